@@ -1,0 +1,50 @@
+"""Fixtures shared by every app's tests: real Redis, and the users the tests act as."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """A Redis database the tests may empty. Tests that need it fail (not skip) when it is down:
+    `make test` starts the local Redis or says how."""
+    return os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def unused_tcp_port() -> int:
+    """A port nothing listens on (bound then released), for "server is down" cases."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_plex_connections() -> Iterator[None]:
+    """Each test starts with closed circuits and empty caches: a breaker opened or a value
+    cached by one test must not decide another. With REDIS_URL set, this empties that Redis
+    database, so point it at one kept for tests (.ci/run uses database 1)."""
+    from django.core.cache import cache
+
+    from plex.connections import forget_all
+
+    forget_all()
+    cache.clear()
+    yield
+    forget_all()

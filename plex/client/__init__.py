@@ -1,0 +1,36 @@
+"""The Plex Media Server client: no Django here, so the emulator's tests and the benchmark use it
+as it is. See client.py for the one request path, errors.py for the exception tree."""
+
+from .breaker import PlexBreaker, make_breaker
+from .client import PlexClient, type_id
+from .errors import (
+    PlexAuthError,
+    PlexBadRequest,
+    PlexBadResponse,
+    PlexError,
+    PlexNotFound,
+    PlexUnavailable,
+)
+from .session import make_session
+from .types import TYPE_IDS, Image, Library, MediaItem, Page, ServerIdentity, ServerInfo
+
+__all__ = [
+    "TYPE_IDS",
+    "Image",
+    "Library",
+    "MediaItem",
+    "Page",
+    "PlexAuthError",
+    "PlexBadRequest",
+    "PlexBadResponse",
+    "PlexBreaker",
+    "PlexClient",
+    "PlexError",
+    "PlexNotFound",
+    "PlexUnavailable",
+    "ServerIdentity",
+    "ServerInfo",
+    "make_breaker",
+    "make_session",
+    "type_id",
+]

@@ -1,0 +1,124 @@
+"""A Plex Media Server emulator: the real API over real sockets, for the demo, tests and benchmarks.
+
+No Django here. `Emulator(...).start()` serves in a background thread of this process;
+`python -m plex.emulator` serves in the foreground. See library.py for what it holds and
+server.py for what it answers.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.request
+from typing import Any
+
+from .library import Library
+from .server import EmulatorHTTPServer, EmulatorState, Fault
+
+__all__ = ["Emulator", "Fault", "Library"]
+
+DEFAULT_VERSION = "1.43.2.10687-563d026ea"
+
+
+class Emulator:
+    """A Plex Media Server with an owner and a friend, on `host:port` (0 picks a free port)."""
+
+    def __init__(
+        self,
+        owner_token: str = "owner-token-0123456789",
+        friend_token: str = "friend-token-0123456789",
+        *,
+        movies: int = 120,
+        shows: int = 12,
+        seed: int = 42,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        friendly_name: str = "MediaNest Emulator",
+        version: str = DEFAULT_VERSION,
+    ) -> None:
+        self.owner_token = owner_token
+        self.friend_token = friend_token
+        self.friendly_name = friendly_name
+        self.version = version
+        self.host = host
+        self.port = port
+        self.library = Library(movies=movies, shows=shows, seed=seed)
+        self.state = EmulatorState(
+            self.library,
+            owner_token=owner_token,
+            friend_token=friend_token,
+            friendly_name=friendly_name,
+            version=version,
+        )
+        self._server: EmulatorHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def machine_identifier(self) -> str:
+        return self.library.machine_identifier
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> Emulator:
+        self._server = EmulatorHTTPServer((self.host, self.port), self.state)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            daemon=True,
+            name=f"plex-emulator-{self.port}",
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server = EmulatorHTTPServer((self.host, self.port), self.state)
+        self.port = self._server.server_address[1]
+        self._server.serve_forever(poll_interval=0.2)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> Emulator:
+        return self.start() if self._server is None else self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # -- the control endpoints, in process ------------------------------------------------
+
+    def set_fault(
+        self, mode: str = "ok", delay_ms: int = 0, status: int = 503, path_prefix: str = ""
+    ) -> None:
+        self.state.set_fault(mode, delay_ms, status, path_prefix)
+
+    def clear_fault(self) -> None:
+        self.state.set_fault("ok")
+
+    def stats(self) -> dict[str, Any]:
+        return self.state.stats()
+
+    def reset_stats(self) -> None:
+        self.state.reset_stats()
+
+
+def control(url: str, action: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Call a control endpoint of an emulator in another process (benchmarks, subprocess tests)."""
+    data = json.dumps(payload).encode() if payload is not None else None
+    method = "GET" if action == "stats" and payload is None else "POST"
+    request = urllib.request.Request(
+        f"{url}/__emulator__/{action}",
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)

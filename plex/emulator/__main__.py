@@ -1,0 +1,50 @@
+"""`python -m plex.emulator`: serve a Plex Media Server emulator until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import Emulator
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m plex.emulator", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=32400, help="0 picks a free port")
+    parser.add_argument("--owner-token", default="owner-token-0123456789")
+    parser.add_argument("--friend-token", default="friend-token-0123456789")
+    parser.add_argument("--movies", type=int, default=120)
+    parser.add_argument("--shows", type=int, default=12)
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args(argv)
+    if args.movies < 0 or args.shows < 0:
+        parser.error("--movies and --shows must be 0 or more")
+    emulator = Emulator(
+        owner_token=args.owner_token,
+        friend_token=args.friend_token,
+        movies=args.movies,
+        shows=args.shows,
+        seed=args.seed,
+        host=args.host,
+        port=args.port,
+    )
+    try:
+        emulator.start()
+    except OSError as exc:
+        print(f"Cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 1
+    print(f"Plex emulator at {emulator.url}", flush=True)
+    print(f"owner token:  {emulator.owner_token}", flush=True)
+    print(f"friend token: {emulator.friend_token}", flush=True)
+    try:
+        emulator._thread.join()  # type: ignore[union-attr]
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

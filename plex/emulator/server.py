@@ -1,0 +1,718 @@
+"""The emulator's HTTP server: routing, access per token, paging, faults and statistics."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import struct
+import threading
+import time
+import unicodedata
+from collections import Counter
+from dataclasses import asdict, dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from . import images
+from .library import Library, Section
+from .render import container, html_body, to_json, to_xml
+
+CONTROL_PREFIX = "/__emulator__/"
+FAULT_MODES = ("ok", "latency", "status", "reset", "malformed")
+SORT_FIELDS = {
+    "titleSort",
+    "title",
+    "addedAt",
+    "year",
+    "rating",
+    "audienceRating",
+    "originallyAvailableAt",
+    "updatedAt",
+    "duration",
+}
+HUB_ORDER = (
+    ("movie", "Movies"),
+    ("show", "Shows"),
+    ("episode", "Episodes"),
+    ("artist", "Artists"),
+    ("album", "Albums"),
+    ("track", "Tracks"),
+    ("collection", "Collections"),
+)
+_LEVEL_TYPES = {
+    1: "movie",
+    2: "show",
+    3: "season",
+    4: "episode",
+    8: "artist",
+    9: "album",
+    10: "track",
+    18: "collection",
+}
+_IMAGE_PATH = re.compile(
+    r"^/library/(?:metadata|collections)/(\d+)/(thumb|art|composite)(?:/\d+)?$"
+)
+
+
+class HttpError(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+@dataclass
+class Fault:
+    mode: str = "ok"
+    delay_ms: int = 0
+    status: int = 503
+    path_prefix: str = ""
+
+
+def _fold(text: str) -> str:
+    """Case- and accent-insensitive form, as Plex's search matches."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+class EmulatorState:
+    """What the handler threads share: the library, tokens, the fault and the counters."""
+
+    def __init__(
+        self,
+        library: Library,
+        *,
+        owner_token: str,
+        friend_token: str,
+        friendly_name: str,
+        version: str,
+    ) -> None:
+        self.library = library
+        self.owner_token = owner_token
+        self.friend_token = friend_token
+        self.friendly_name = friendly_name
+        self.version = version
+        self.fault = Fault()
+        self._lock = threading.Lock()
+        self.requests = 0
+        self.connections = 0
+        self.by_path: Counter[str] = Counter()
+        self._search_index = [
+            (_fold(item["title"]), item)
+            for item in library.by_key.values()
+            if item["type"] in {t for t, _ in HUB_ORDER}
+        ]
+
+    def count(self, path: str, new_connection: bool) -> None:
+        with self._lock:
+            self.requests += 1
+            self.by_path[path] += 1
+            if new_connection:
+                self.connections += 1
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "requests": self.requests,
+                "by_path": dict(self.by_path),
+                "connections": self.connections,
+            }
+
+    def reset_stats(self) -> None:
+        with self._lock:
+            self.requests = 0
+            self.connections = 0
+            self.by_path.clear()
+
+    def set_fault(
+        self, mode: str = "ok", delay_ms: int = 0, status: int = 503, path_prefix: str = ""
+    ) -> Fault:
+        if mode not in FAULT_MODES:
+            raise ValueError(f"mode must be one of {', '.join(FAULT_MODES)}")
+        if not 100 <= int(status) <= 599:
+            raise ValueError("status must be an HTTP status")
+        self.fault = Fault(mode, max(0, int(delay_ms)), int(status), str(path_prefix or ""))
+        return self.fault
+
+    def search(self, query: str) -> list[tuple[float, dict[str, Any]]]:
+        needle = _fold(query.strip())
+        found = []
+        for folded, item in self._search_index:
+            position = folded.find(needle)
+            if position < 0:
+                continue
+            if folded == needle:
+                score = 1.0
+            elif position == 0:
+                score = 0.9
+            else:
+                score = round(0.8 - min(position, 60) / 100, 5)
+            found.append((score, item))
+        found.sort(key=lambda pair: (-pair[0], pair[1]["titleSort"], int(pair[1]["ratingKey"])))
+        return found
+
+
+class PlexHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, like Plex
+    server_version = "PlexMediaServer/1.43.2"
+    sys_version = ""
+    server: EmulatorHTTPServer
+
+    def setup(self) -> None:
+        super().setup()
+        self._counted = False  # a connection counts once it carries a non-control request
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # quiet: tests and the demo read their own output
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _dispatch(self, method: str) -> None:
+        parts = urlsplit(self.path)
+        path = parts.path or "/"
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        state = self.server.state
+        if path.startswith(CONTROL_PREFIX):
+            self._control(method, path)
+            return
+        state.count(path, new_connection=not self._counted)
+        self._counted = True
+        fault = state.fault
+        if fault.mode != "ok" and path.startswith(fault.path_prefix or "/"):
+            if fault.mode == "latency":
+                time.sleep(fault.delay_ms / 1000)
+            elif fault.mode == "status":
+                self._send(fault.status, html_body(fault.status), "text/html")
+                return
+            elif fault.mode == "reset":
+                self._reset()
+                return
+        try:
+            if method != "GET":
+                raise HttpError(405 if path != "/" else 400)
+            status, body, content_type, headers = self._route(path, query)
+        except HttpError as exc:
+            self._send(
+                exc.status,
+                html_body(exc.status),
+                "text/html",
+            )
+            return
+        if fault.mode == "malformed" and path.startswith(fault.path_prefix or "/"):
+            body = body[: max(1, len(body) // 2)]  # truncated, with a matching Content-Length
+        self._send(status, body, content_type, headers)
+
+    def _send(
+        self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Plex-Protocol", "1.0")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _reset(self) -> None:
+        """Drop the connection without answering: the client sees a reset, as from a crash."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+        except OSError:
+            pass
+
+    def _control(self, method: str, path: str) -> None:
+        state = self.server.state
+        if path == f"{CONTROL_PREFIX}stats" and method == "GET":
+            self._json(200, state.stats())
+        elif path == f"{CONTROL_PREFIX}stats/reset" and method == "POST":
+            state.reset_stats()
+            self._json(200, state.stats())
+        elif path == f"{CONTROL_PREFIX}fault" and method == "POST":
+            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                payload = json.loads(self.rfile.read(length) or b"{}")
+                fault = state.set_fault(**payload)
+            except (ValueError, TypeError) as exc:
+                self._json(400, {"error": str(exc)})
+                return
+            self._json(200, asdict(fault))
+        elif path == f"{CONTROL_PREFIX}fault" and method == "GET":
+            self._json(200, asdict(state.fault))
+        else:
+            self._json(404, {"error": "unknown control endpoint"})
+
+    def _json(self, status: int, payload: dict[str, Any]) -> None:
+        self._send(status, json.dumps(payload).encode(), "application/json")
+
+    # -- the Plex API -----------------------------------------------------------------------
+
+    def _token(self, query: dict[str, str]) -> str:
+        return self.headers.get("X-Plex-Token") or query.get("X-Plex-Token", "")
+
+    def _owner(self, query: dict[str, str]) -> bool:
+        """True for the owner, False for the friend; 401 for anyone else."""
+        token = self._token(query)
+        state = self.server.state
+        if token and token == state.owner_token:
+            return True
+        if token and token == state.friend_token:
+            return False
+        raise HttpError(401)
+
+    def _paging(self, query: dict[str, str]) -> tuple[int, int | None]:
+        def value(name: str) -> str | None:
+            return self.headers.get(name) or query.get(name)
+
+        try:
+            start = int(value("X-Plex-Container-Start") or 0)
+            size_text = value("X-Plex-Container-Size")
+            size = int(size_text) if size_text not in (None, "") else None
+        except ValueError:
+            raise HttpError(400) from None
+        if start < 0 or (size is not None and size < 0):
+            raise HttpError(400)
+        return start, size
+
+    def _answer(
+        self, document: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes, str, dict[str, str]]:
+        if "application/json" in (self.headers.get("Accept") or ""):
+            return 200, to_json(document), "application/json", headers or {}
+        return 200, to_xml(document), "text/xml;charset=utf-8", headers or {}
+
+    def _paged(
+        self,
+        entries: list[dict[str, Any]],
+        query: dict[str, str],
+        attributes: dict[str, Any],
+        array: str = "Metadata",
+    ) -> tuple[int, bytes, str, dict[str, str]]:
+        start, size = self._paging(query)
+        total = len(entries)
+        window = entries[start:] if size is None else entries[start : start + size]
+        document = container({**attributes, "totalSize": total, "offset": start}, **{array: window})
+        headers = {"X-Plex-Container-Start": str(start), "X-Plex-Container-Total-Size": str(total)}
+        return self._answer(document, headers)
+
+    def _route(self, path: str, query: dict[str, str]) -> tuple[int, bytes, str, dict[str, str]]:
+        state = self.server.state
+        library = state.library
+        if path == "/identity":
+            return self._answer(
+                container(
+                    {
+                        "apiVersion": "1.2.2",
+                        "claimed": True,
+                        "machineIdentifier": library.machine_identifier,
+                        "version": state.version,
+                    }
+                )
+            )
+        owner = self._owner(query)
+        if path == "/":
+            return self._answer(self._root())
+        if path == "/library":
+            return self._answer(
+                container(
+                    {
+                        "allowSync": False,
+                        "identifier": "com.plexapp.plugins.library",
+                        "title1": "Plex Library",
+                    },
+                    Directory=[
+                        {"key": "sections", "title": "Library Sections"},
+                        {"key": "recentlyAdded", "title": "Recently Added Content"},
+                        {"key": "onDeck", "title": "On Deck Content"},
+                    ],
+                )
+            )
+        if path == "/library/sections":
+            sections = [s.directory() for s in library.visible_sections(owner)]
+            return self._answer(
+                container({"allowSync": False, "title1": "Plex Library"}, Directory=sections)
+            )
+        if match := re.fullmatch(r"/library/sections/(\d+)(?:/(\w+))?", path):
+            return self._section(
+                self._section_for(match.group(1), owner), match.group(2), query, owner
+            )
+        if path in {"/library/recentlyAdded", "/hubs/home/recentlyAdded"}:
+            return self._recently_added(query, owner, None)
+        if path == "/hubs/search":
+            return self._hub_search(query, owner)
+        if path == "/search":
+            return self._legacy_search(query, owner)
+        if match := re.fullmatch(r"/library/collections/(\d+)(/children)?", path):
+            return self._metadata(
+                match.group(1), "children" if match.group(2) else None, query, owner
+            )
+        if match := re.fullmatch(r"/library/metadata/(\d+)(?:/(children|allLeaves))?", path):
+            return self._metadata(match.group(1), match.group(2), query, owner)
+        if match := _IMAGE_PATH.fullmatch(path):
+            return self._image(path, match.group(1), query, owner)
+        if path == "/photo/:/transcode":
+            return self._transcode(query, owner)
+        if path.startswith("/:/resources/") and path.endswith((".png", ".jpg")):
+            kind = "PNG" if path.endswith(".png") else "JPEG"
+            body = images.render(path, 256, 256, kind)
+            return 200, body, f"image/{kind.lower()}", {}
+        raise HttpError(404)
+
+    def _root(self) -> dict[str, Any]:
+        state = self.server.state
+        return container(
+            {
+                "allowCameraUpload": False,
+                "allowChannelAccess": True,
+                "allowMediaDeletion": True,
+                "allowSharing": True,
+                "allowSync": False,
+                "allowTuners": True,
+                "apiVersion": "1.2.2",
+                "backgroundProcessing": True,
+                "companionProxy": True,
+                "countryCode": "",
+                "eventStream": True,
+                "friendlyName": state.friendly_name,
+                "hubSearch": True,
+                "itemClusters": True,
+                "livetv": 7,
+                "machineIdentifier": state.library.machine_identifier,
+                "mediaProviders": True,
+                "multiuser": True,
+                "musicAnalysis": 2,
+                "myPlex": True,
+                "myPlexMappingState": "mapped",
+                "myPlexSigninState": "ok",
+                "myPlexSubscription": True,
+                "myPlexUsername": "owner@example.com",
+                "platform": "Linux",
+                "platformVersion": "6.1.0",
+                "pluginHost": True,
+                "requestParametersInCookie": True,
+                "sync": True,
+                "transcoderActiveVideoSessions": 0,
+                "transcoderAudio": True,
+                "transcoderVideo": True,
+                "updatedAt": 1_731_000_000,
+                "version": state.version,
+                "voiceSearch": True,
+            },
+            Directory=[
+                {"count": 1, "key": "activities", "title": "activities"},
+                {"count": 1, "key": "butler", "title": "butler"},
+                {"count": 1, "key": "hubs", "title": "hubs"},
+                {"count": 1, "key": "library", "title": "library"},
+                {"count": 1, "key": "playlists", "title": "playlists"},
+                {"count": 1, "key": "search", "title": "search"},
+            ],
+        )
+
+    def _section_for(self, key: str, owner: bool) -> Section:
+        section = self.server.state.library.sections.get(key)
+        if section is None or not (owner or section.shared):
+            raise HttpError(404)
+        return section
+
+    def _section_attributes(self, section: Section, title2: str) -> dict[str, Any]:
+        return {
+            "allowSync": True,
+            "art": f"/:/resources/{section.type}-fanart.jpg",
+            "identifier": "com.plexapp.plugins.library",
+            "librarySectionID": int(section.key),
+            "librarySectionTitle": section.title,
+            "librarySectionUUID": section.uuid,
+            "mediaTagPrefix": "/system/bundle/media/flags/",
+            "mediaTagVersion": 1_734_362_201,
+            "thumb": f"/:/resources/{section.type}.png",
+            "title1": section.title,
+            "title2": title2,
+            "viewGroup": section.type if section.type != "artist" else "artist",
+        }
+
+    def _section(
+        self, section: Section, action: str | None, query: dict[str, str], owner: bool
+    ) -> tuple[int, bytes, str, dict[str, str]]:
+        library = self.server.state.library
+        if action is None:
+            return self._answer(
+                container(
+                    {
+                        "allowSync": True,
+                        "art": f"/:/resources/{section.type}-fanart.jpg",
+                        "content": "secondary",
+                        "identifier": "com.plexapp.plugins.library",
+                        "librarySectionID": int(section.key),
+                        "title1": section.title,
+                    },
+                    Directory=[
+                        {"key": "all", "title": "All"},
+                        {"key": "recentlyAdded", "title": "Recently Added"},
+                        {"key": "collections", "title": "Collections"},
+                    ],
+                )
+            )
+        if action == "all":
+            try:
+                level = int(query.get("type") or 0)
+            except ValueError:
+                raise HttpError(400) from None
+            if level and level not in _LEVEL_TYPES:
+                raise HttpError(400)
+            sort = query.get("sort") or "titleSort:asc"
+            field, _, direction = sort.partition(":")
+            if field not in SORT_FIELDS or direction not in {"", "asc", "desc"}:
+                raise HttpError(400)
+            entries = library.sorted_items(section, level, f"{field}:{direction or 'asc'}")
+            if (
+                query.get("includeCollections") == "1"
+                and level in {0, 1, 2, 8}
+                and section.collections
+            ):
+                entries = (
+                    sorted(
+                        [*entries, *section.collections],
+                        key=lambda item: (item.get("titleSort", ""), int(item["ratingKey"])),
+                        reverse=direction == "desc",
+                    )
+                    if field in {"titleSort", "title"}
+                    else [*entries, *section.collections]
+                )
+            if title := query.get("title"):
+                needle = _fold(title)
+                entries = [item for item in entries if needle in _fold(item["title"])]
+            return self._paged(entries, query, self._section_attributes(section, "All"))
+        if action == "collections":
+            return self._paged(
+                section.collections, query, self._section_attributes(section, "Collections")
+            )
+        if action == "recentlyAdded":
+            return self._recently_added(query, owner, section)
+        raise HttpError(404)
+
+    def _recently_added(
+        self, query: dict[str, str], owner: bool, section: Section | None
+    ) -> tuple[int, bytes, str, dict[str, str]]:
+        library = self.server.state.library
+        kinds: set[str] | None = None
+        if type_text := query.get("type"):
+            try:
+                level = int(type_text)
+            except ValueError:
+                raise HttpError(400) from None
+            # The home hub's type=2 (shows) lists new episodes, as real servers do.
+            kinds = {
+                1: {"movie"},
+                2: {"episode"},
+                4: {"episode"},
+                8: {"album"},
+                9: {"album"},
+                10: {"album"},
+            }.get(level, {_LEVEL_TYPES.get(level, "")})
+        visible = {s.key for s in library.visible_sections(owner)}
+        entries = [
+            item
+            for item in library.recent
+            if library.section_of[item["ratingKey"]] in visible
+            and (section is None or library.section_of[item["ratingKey"]] == section.key)
+            and (kinds is None or item["type"] in kinds)
+        ]
+        start, size = self._paging(query)
+        size = 50 if size is None else size
+        window = entries[start : start + size]
+        return self._answer(
+            container(
+                {
+                    "allowSync": True,
+                    "identifier": "com.plexapp.plugins.library",
+                    "mediaTagPrefix": "/system/bundle/media/flags/",
+                    "mediaTagVersion": 1_734_362_201,
+                },
+                Metadata=window,
+            )
+        )
+
+    def _visible_matches(
+        self, query: dict[str, str], owner: bool
+    ) -> list[tuple[float, dict[str, Any]]]:
+        text = query.get("query", "")
+        if not text.strip():
+            raise HttpError(400)
+        library = self.server.state.library
+        section_id = query.get("sectionId")
+        return [
+            (score, item)
+            for score, item in self.server.state.search(text)
+            if library.can_see(item["ratingKey"], owner)
+            and (not section_id or library.section_of[item["ratingKey"]] == section_id)
+        ]
+
+    def _hub_search(
+        self, query: dict[str, str], owner: bool
+    ) -> tuple[int, bytes, str, dict[str, str]]:
+        matches = self._visible_matches(query, owner)
+        try:
+            limit = int(query.get("limit") or 3)
+        except ValueError:
+            raise HttpError(400) from None
+        hubs = []
+        for kind, title in HUB_ORDER:
+            found = [
+                {**item, "score": f"{score:.5f}"} for score, item in matches if item["type"] == kind
+            ]
+            hub: dict[str, Any] = {
+                "title": title,
+                "type": kind,
+                "hubIdentifier": kind,
+                "context": f"hub.{kind}",
+                "size": min(len(found), limit),
+                "more": len(found) > limit,
+                "style": "shelf",
+            }
+            if found[:limit]:
+                hub["Metadata"] = found[:limit]
+            hubs.append(hub)
+        return self._answer({"MediaContainer": {"size": len(hubs), "Hub": hubs}})
+
+    def _legacy_search(
+        self, query: dict[str, str], owner: bool
+    ) -> tuple[int, bytes, str, dict[str, str]]:
+        matches = self._visible_matches(query, owner)
+        wanted = _LEVEL_TYPES.get(int(query["type"])) if query.get("type", "").isdigit() else None
+        items = [
+            item
+            for _, item in matches
+            if (item["type"] == wanted if wanted else item["type"] != "track")
+        ]
+        return self._answer(
+            container({"identifier": "com.plexapp.plugins.library"}, Metadata=items)
+        )
+
+    def _metadata(
+        self, rating_key: str, action: str | None, query: dict[str, str], owner: bool
+    ) -> tuple[int, bytes, str, dict[str, str]]:
+        library = self.server.state.library
+        item = library.by_key.get(rating_key)
+        if item is None or not library.can_see(rating_key, owner):
+            raise HttpError(404)
+        section = library.sections[library.section_of[rating_key]]
+        attributes = {
+            "allowSync": True,
+            "identifier": "com.plexapp.plugins.library",
+            "librarySectionID": int(section.key),
+            "librarySectionTitle": section.title,
+            "librarySectionUUID": section.uuid,
+            "mediaTagPrefix": "/system/bundle/media/flags/",
+            "mediaTagVersion": 1_734_362_201,
+        }
+        if action is None:
+            return self._answer(container(attributes, Metadata=[item]))
+        if action == "allLeaves":
+            if item["type"] != "show":
+                raise HttpError(400)
+            leaves = [
+                e
+                for season in library.children_of.get(rating_key, [])
+                for e in library.children_of.get(season["ratingKey"], [])
+            ]
+            return self._paged(
+                leaves, query, {**attributes, "title1": item["title"], "title2": "All episodes"}
+            )
+        children = list(library.children_of.get(rating_key, []))
+        extra: dict[str, Any] = {"title1": item["title"], "key": rating_key}
+        if item["type"] == "show" and query.get("excludeAllLeaves") != "1" and children:
+            # Real servers list an "All episodes" pseudo-season first.
+            children.insert(
+                0,
+                {
+                    "key": f"/library/metadata/{rating_key}/allLeaves",
+                    "type": "season",
+                    "title": "All episodes",
+                    "leafCount": item.get("leafCount", 0),
+                    "thumb": item["thumb"],
+                    "viewedLeafCount": 0,
+                },
+            )
+        if item["type"] in {"show", "season", "artist", "album"}:
+            extra.update(
+                {
+                    "parentTitle": item.get("parentTitle", ""),
+                    "viewGroup": children[0]["type"] if children else "",
+                }
+            )
+        return self._paged(children, query, {**attributes, **extra})
+
+    def _image_seed(self, path: str, owner: bool) -> str:
+        """The image a Plex path names, or 404 when the token may not see its item."""
+        match = _IMAGE_PATH.fullmatch(path)
+        if match is None:
+            if path.startswith("/:/resources/"):
+                return path
+            raise HttpError(404)
+        library = self.server.state.library
+        if not library.can_see(match.group(1), owner):
+            raise HttpError(404)
+        return f"{match.group(1)}/{match.group(2)}"
+
+    def _size(self, query: dict[str, str], default: tuple[int, int]) -> tuple[int, int]:
+        try:
+            width = int(query.get("width") or default[0])
+            height = int(query.get("height") or default[1])
+        except ValueError:
+            raise HttpError(400) from None
+        if width <= 0 or height <= 0:
+            raise HttpError(400)
+        return min(width, images.MAX_SIDE), min(height, images.MAX_SIDE)
+
+    def _image(
+        self, path: str, rating_key: str, query: dict[str, str], owner: bool
+    ) -> tuple[int, bytes, str, dict[str, str]]:
+        seed = self._image_seed(path, owner)
+        default = (1280, 720) if "/art" in path else (600, 900)
+        width, height = self._size(query, default)
+        return 200, images.render(seed, width, height), "image/jpeg", {}
+
+    def _transcode(
+        self, query: dict[str, str], owner: bool
+    ) -> tuple[int, bytes, str, dict[str, str]]:
+        url = query.get("url", "")
+        if not url:
+            raise HttpError(400)
+        target = urlsplit(url)
+        if target.scheme or target.netloc:
+            # Plex fetches remote URLs itself; the emulator has no internet to fetch from.
+            raise HttpError(403)
+        seed = self._image_seed(target.path, owner)
+        width, height = self._size(query, (300, 450))
+        if query.get("format") == "png":
+            return 200, images.render(seed, width, height, "PNG"), "image/png", {}
+        return 200, images.render(seed, width, height), "image/jpeg", {}
+
+
+class EmulatorHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], state: EmulatorState) -> None:
+        self.state = state
+        super().__init__(address, PlexHandler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up mid-answer (a reset fault, a timeout) is routine here.
+        pass

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from accounts.models import User
+from plex.emulator import Emulator
+
+
+def _port_is_free(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex((host, port)) != 0
+
+
+class Command(BaseCommand):
+    help = (
+        "Run MediaNest on the bundled Plex emulator: start the emulator, point MediaNest at it, "
+        "create the demo accounts and serve the app (make run)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--emulator-port", type=int, default=32400)
+        parser.add_argument("--movies", type=int, default=120)
+        parser.add_argument("--shows", type=int, default=12)
+
+    def handle(
+        self, *args: Any, port: int, emulator_port: int, movies: int, shows: int, **options: Any
+    ) -> None:
+        host = "127.0.0.1"
+        if not _port_is_free(host, emulator_port):
+            emulator_port = 0  # a real Plex may be on 32400; take any free port instead
+        # Fresh tokens each run: the demo never depends on a secret written in the code.
+        emulator = Emulator(
+            owner_token=secrets.token_urlsafe(20),
+            friend_token=secrets.token_urlsafe(20),
+            movies=movies,
+            shows=shows,
+            host=host,
+            port=emulator_port,
+        ).start()
+
+        # The admin's password is set once; a later run keeps whatever it was changed to.
+        password = None if User.objects.filter(username="admin").exists() else "admin"
+        call_command(
+            "plex_user", "admin", plex_token=emulator.owner_token, staff=True, password=password
+        )
+        call_command("plex_user", "friend", plex_token=emulator.friend_token)
+        call_command("plex_configure", url=emulator.url)
+
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"\nMediaNest: http://{host}:{port}/admin/  (user admin, password admin)\n"
+            )
+        )
+        try:
+            call_command("runserver", f"{host}:{port}", use_reloader=False)
+        finally:
+            emulator.stop()

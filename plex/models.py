@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
+from django.db import models
+from django.utils import timezone
+
+if TYPE_CHECKING:
+    from plex.client import PlexClient, ServerIdentity, ServerInfo
+
+
+class ServiceConfigQuerySet(models.QuerySet["ServiceConfig"]):
+    def active(self) -> ServiceConfig | None:
+        """The Plex server MediaNest browses, or None when none is configured and enabled."""
+        return self.filter(enabled=True).order_by("pk").first()
+
+
+class ServiceConfig(models.Model):
+    """The Plex Media Server MediaNest talks to, and what was learned when it was last checked."""
+
+    url = models.CharField(
+        "server URL",
+        max_length=300,
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text="For example http://192.168.1.10:32400 or https://plex.example.com",
+    )
+    verify_tls = models.BooleanField(
+        "verify TLS certificate",
+        default=True,
+        help_text=(
+            "Turn off only for a server reached by LAN IP over https: its certificate names "
+            "*.plex.direct, not the IP."
+        ),
+    )
+    timeout = models.FloatField(
+        "request timeout (seconds)",
+        default=3.0,
+        validators=[MinValueValidator(0.5), MaxValueValidator(60)],
+    )
+    enabled = models.BooleanField(default=True)
+
+    # Learned on the last check.
+    server_name = models.CharField(max_length=200, blank=True, editable=False)
+    machine_identifier = models.CharField(max_length=100, blank=True, editable=False)
+    version = models.CharField(max_length=100, blank=True, editable=False)
+    last_error = models.TextField(blank=True, editable=False)
+    checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = ServiceConfigQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "Plex server"
+        constraints = [
+            # Exactly one server is browsed; keep others disabled as spares.
+            models.UniqueConstraint(
+                fields=["enabled"],
+                condition=models.Q(enabled=True),
+                name="one_enabled_plex_server",
+                violation_error_message="Another Plex server is already enabled; disable it first.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.server_name or self.url
+
+    @property
+    def base_url(self) -> str:
+        return self.url.rstrip("/")
+
+    def client(self, token: str) -> PlexClient:
+        """A client for this server acting with `token`, sharing the server's pool and breaker."""
+        from plex.connections import client_for
+
+        return client_for(self, token)
+
+    def test_connection(self, token: str | None = None) -> ServerInfo | ServerIdentity:
+        """Ask the server who it is, record the answer or the failure, and return the answer.
+
+        With a token this reads the server root (name, version, machine identifier); without one,
+        /identity, which Plex answers to anybody but which carries no name. A failure is recorded
+        in last_error and raised as the client's PlexError.
+        """
+        from plex.client import PlexError
+
+        self.checked_at = timezone.now()
+        try:
+            if token:
+                info: ServerInfo | ServerIdentity = self.client(token).server_info()
+            else:
+                info = self.client("").identity()
+        except PlexError as exc:
+            self.last_error = str(exc)
+            self.save(update_fields=["last_error", "checked_at"])
+            raise
+        self.server_name = getattr(info, "name", "") or self.server_name
+        self.machine_identifier = info.machine_identifier
+        self.version = info.version
+        self.last_error = ""
+        self.save(
+            update_fields=[
+                "server_name",
+                "machine_identifier",
+                "version",
+                "last_error",
+                "checked_at",
+            ]
+        )
+        return info
