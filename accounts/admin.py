@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db import models
 from django.http import HttpRequest
 
 from accounts.models import User
@@ -27,6 +28,8 @@ class UserChangeForm(forms.ModelForm):
 class UserAdmin(BaseUserAdmin):
     form = type("UserAdminChangeForm", (UserChangeForm, BaseUserAdmin.form), {})
     list_display = ("username", "plex_username", "is_staff", "token_status", "last_login")
+    # Plex avatars are https URLs; also what Django 6 assumes for a URL typed without a scheme.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     readonly_fields = ("token_status", "plex_id")
     fieldsets = (
         *BaseUserAdmin.fieldsets,
