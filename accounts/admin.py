@@ -3,7 +3,6 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.db import models
 from django.http import HttpRequest
 
 from accounts.models import User
@@ -19,6 +18,11 @@ class UserChangeForm(forms.ModelForm):
         help_text="Leave empty to keep the current token.",
     )
 
+    # Plex avatars are https URLs (and https is what Django 6 assumes for a bare host).
+    plex_avatar = forms.URLField(
+        required=False, max_length=500, assume_scheme="https", label="Plex avatar"
+    )
+
     class Meta:
         model = User
         fields = "__all__"  # noqa: DJ007 - the admin's fieldsets choose what is shown
@@ -28,8 +32,6 @@ class UserChangeForm(forms.ModelForm):
 class UserAdmin(BaseUserAdmin):
     form = type("UserAdminChangeForm", (UserChangeForm, BaseUserAdmin.form), {})
     list_display = ("username", "plex_username", "is_staff", "token_status", "last_login")
-    # Plex avatars are https URLs; also what Django 6 assumes for a URL typed without a scheme.
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     readonly_fields = ("token_status", "plex_id")
     fieldsets = (
         *BaseUserAdmin.fieldsets,

@@ -176,6 +176,18 @@ def _people(rng: random.Random, count: int) -> list[dict[str, Any]]:
     return [{"tag": name} for name in sorted(names)]
 
 
+def _aside(seed: int, key: str) -> random.Random:
+    """A generator of its own per item: extra attributes never shift the main sequence."""
+    return random.Random(f"{seed}:{key}")
+
+
+def _watch(item: dict[str, Any], views: int, last: int) -> None:
+    """Plays of an item, or of a show's or season's episodes: Plex omits both when unplayed."""
+    if views:
+        item["viewCount"] = views
+        item["lastViewedAt"] = last
+
+
 def title_sort(title: str) -> str:
     lowered = title.lower().lstrip("'\"")
     for article in ("the ", "a ", "an "):
@@ -369,8 +381,12 @@ class Library:
                 "Genre": [{"tag": genre} for genre in rng.sample(_GENRES, 2)],
                 "Role": _people(rng, 3),
             }
+            aside = _aside(self.seed, show_key)
+            show["tagline"] = aside.choice(_SENTENCES)
+            show["Country"] = [{"tag": aside.choice(("United States of America", "France"))}]
             self._register(section, show, None)
             leaves = 0
+            show_views, show_watched, show_last = 0, 0, 0
             for season_number in range(1, rng.randint(1, 4) + 1):
                 season_key = self._new_key()
                 season: dict[str, Any] = {
@@ -429,13 +445,30 @@ class Library:
                         "updatedAt": aired,
                         "Media": [self._media(rng, episode_key)],
                     }
+                    aside = _aside(self.seed, episode_key)
+                    episode["audienceRating"] = round(aside.uniform(5.0, 9.5), 1)
+                    episode["Director"] = _people(aside, 1)
+                    episode["Writer"] = _people(aside, 1)
+                    episode["Role"] = _people(aside, 2)  # guest stars
+                    if aside.random() < 0.3:
+                        _watch(episode, aside.randint(1, 3), aired + aside.randint(3_600, 86_400))
                     self._register(section, episode, season)
+                played = [e for e in self.children_of[season_key] if "viewCount" in e]
                 season["leafCount"] = episodes
-                season["viewedLeafCount"] = 0
+                season["viewedLeafCount"] = len(played)
+                _watch(
+                    season,
+                    sum(e["viewCount"] for e in played),
+                    max((e["lastViewedAt"] for e in played), default=0),
+                )
+                show_views += season.get("viewCount", 0)
+                show_watched += len(played)
+                show_last = max(show_last, season.get("lastViewedAt", 0))
                 leaves += episodes
             show["childCount"] = season_number
             show["leafCount"] = leaves
-            show["viewedLeafCount"] = 0
+            show["viewedLeafCount"] = show_watched
+            _watch(show, show_views, show_last)
 
     def _make_music(self, section: Section, count: int) -> None:
         rng = self.rng
