@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -73,6 +74,114 @@ def _not_unavailable(exc: BaseException) -> bool:
     return not isinstance(exc, PlexUnavailable)
 
 
+class _SharedStateWithFallback(pybreaker.CircuitBreakerStorage):
+    """Breaker state in Redis, shared by every process; in memory while Redis is unreachable.
+
+    pybreaker's CircuitRedisStorage survives Redis errors by logging a traceback for each one
+    and answering "closed, no failures", so a dead Redis would also hide a dead Plex. Here each
+    operation falls back to this process's memory (kept in step while Redis works), Redis is
+    not retried for `RETRY_REDIS_AFTER` seconds (each try could cost a connect timeout), and a
+    warning is logged at most once a minute. Keys are pybreaker's:
+    `medianest:breaker:<name>:pybreaker:<field>`.
+    """
+
+    RETRY_REDIS_AFTER = 10.0
+    WARN_EVERY = 60.0
+
+    def __init__(self, name: str, redis: Any) -> None:
+        super().__init__("redis")
+        from redis.exceptions import RedisError
+
+        self._errors: tuple[type[BaseException], ...] = (RedisError, OSError)
+        self._breaker_name = name
+        self._prefix = f"medianest:breaker:{name}:pybreaker:"
+        self._redis = redis
+        self._memory = pybreaker.CircuitMemoryStorage(pybreaker.STATE_CLOSED)
+        self._redis_down_until = 0.0
+        self._last_warning = -self.WARN_EVERY
+
+    def _shared(self, operation: Callable[[Any], T], fallback: Callable[[], T]) -> T:
+        if time.monotonic() >= self._redis_down_until:
+            try:
+                return operation(self._redis)
+            except self._errors as exc:
+                self._redis_down(exc)
+        return fallback()
+
+    def _redis_down(self, exc: BaseException) -> None:
+        now = time.monotonic()
+        self._redis_down_until = now + self.RETRY_REDIS_AFTER
+        if now - self._last_warning >= self.WARN_EVERY:
+            self._last_warning = now
+            logger.warning(
+                "Redis unavailable for the Plex circuit of %s; this process keeps the circuit "
+                "in memory until it is back (%s)",
+                self._breaker_name,
+                exc,
+            )
+
+    def _key(self, field: str) -> str:
+        return self._prefix + field
+
+    @property
+    def state(self) -> str:
+        def read(redis: Any) -> str:
+            value = redis.get(self._key("state"))
+            return value.decode() if value else pybreaker.STATE_CLOSED
+
+        return self._shared(read, lambda: self._memory.state)
+
+    @state.setter
+    def state(self, state: str) -> None:
+        self._memory.state = state
+        self._shared(lambda redis: redis.set(self._key("state"), str(state)), lambda: None)
+
+    def increment_counter(self) -> None:
+        self._memory.increment_counter()
+        self._shared(lambda redis: redis.incr(self._key("fail_counter")), lambda: None)
+
+    def reset_counter(self) -> None:
+        self._memory.reset_counter()
+        self._shared(lambda redis: redis.set(self._key("fail_counter"), 0), lambda: None)
+
+    def increment_success_counter(self) -> None:
+        self._memory.increment_success_counter()
+        self._shared(lambda redis: redis.incr(self._key("success_counter")), lambda: None)
+
+    def reset_success_counter(self) -> None:
+        self._memory.reset_success_counter()
+        self._shared(lambda redis: redis.set(self._key("success_counter"), 0), lambda: None)
+
+    @property
+    def counter(self) -> int:
+        return self._shared(
+            lambda redis: int(redis.get(self._key("fail_counter")) or 0),
+            lambda: self._memory.counter,
+        )
+
+    @property
+    def success_counter(self) -> int:
+        return self._shared(
+            lambda redis: int(redis.get(self._key("success_counter")) or 0),
+            lambda: self._memory.success_counter,
+        )
+
+    @property
+    def opened_at(self) -> datetime | None:
+        def read(redis: Any) -> datetime | None:
+            stamp = redis.get(self._key("opened_at"))
+            return datetime.fromtimestamp(int(stamp), tz=UTC) if stamp else None
+
+        return self._shared(read, lambda: self._memory.opened_at)
+
+    @opened_at.setter
+    def opened_at(self, value: datetime) -> None:
+        self._memory.opened_at = value
+        # Plain SET: the latest opening is the one that counts (a failed trial re-opens).
+        stamp = int(value.timestamp())
+        self._shared(lambda redis: redis.set(self._key("opened_at"), stamp), lambda: None)
+
+
 def make_breaker(
     name: str,
     *,
@@ -86,17 +195,7 @@ def make_breaker(
     every process using that Redis shares one circuit. If Redis cannot be reached now, the
     breaker keeps its state in memory rather than failing the caller.
     """
-    storage: pybreaker.CircuitBreakerStorage | None = None
-    if redis is not None:
-        try:
-            storage = pybreaker.CircuitRedisStorage(
-                pybreaker.STATE_CLOSED, redis, namespace=f"medianest:breaker:{name}"
-            )
-        except Exception as exc:  # redis.RedisError, without importing redis here
-            logger.warning(
-                "Redis unavailable for the Plex circuit of %s, keeping it in memory: %s", name, exc
-            )
-            storage = None
+    storage = _SharedStateWithFallback(name, redis) if redis is not None else None
     return PlexBreaker(
         fail_max=fail_max,
         reset_timeout=reset_timeout,
