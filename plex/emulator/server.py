@@ -51,6 +51,26 @@ _LEVEL_TYPES = {
     10: "track",
     18: "collection",
 }
+# includeMeta=1: what a section can be sorted and filtered by, shaped like the real `Meta`
+# (python-plexapi reads it before any sorted or filtered search). Only what the emulator does.
+_META_SORTS = (
+    ("titleSort", "Title", "asc"),
+    ("year", "Year", "desc"),
+    ("originallyAvailableAt", "Release Date", "desc"),
+    ("rating", "Critic Rating", "desc"),
+    ("audienceRating", "Audience Rating", "desc"),
+    ("duration", "Duration", "desc"),
+    ("addedAt", "Date Added", "desc"),
+)
+_META_TYPES = {
+    "movie": (("movie", "Movies"),),
+    "show": (("show", "TV Shows"), ("season", "Seasons"), ("episode", "Episodes")),
+    "artist": (("artist", "Artists"), ("album", "Albums"), ("track", "Tracks")),
+}
+_META_FIELD_TYPES = (
+    ("integer", (("=", "is"),)),
+    ("string", (("=", "contains"),)),
+)
 _IMAGE_PATH = re.compile(
     r"^/library/(?:metadata|collections)/(\d+)/(thumb|art|composite)(?:/\d+)?$"
 )
@@ -351,6 +371,8 @@ class PlexHandler(BaseHTTPRequestHandler):
             return self._section(
                 self._section_for(match.group(1), owner), match.group(2), query, owner
             )
+        if path == "/library/all":
+            return self._library_all(query, owner)
         if path in {"/library/recentlyAdded", "/hubs/home/recentlyAdded"}:
             return self._recently_added(query, owner, None)
         if path == "/hubs/search":
@@ -474,8 +496,10 @@ class PlexHandler(BaseHTTPRequestHandler):
                 raise HttpError(400) from None
             if level and level not in _LEVEL_TYPES:
                 raise HttpError(400)
-            sort = query.get("sort") or "titleSort:asc"
+            # plexapi sends `movie.year:desc`; a comma adds tie-breakers, which are ignored.
+            sort = (query.get("sort") or "titleSort:asc").split(",")[0]
             field, _, direction = sort.partition(":")
+            field = field.rpartition(".")[2]
             if field not in SORT_FIELDS or direction not in {"", "asc", "desc"}:
                 raise HttpError(400)
             entries = library.sorted_items(section, level, f"{field}:{direction or 'asc'}")
@@ -493,17 +517,44 @@ class PlexHandler(BaseHTTPRequestHandler):
                     if field in {"titleSort", "title"}
                     else [*entries, *section.collections]
                 )
-            if title := query.get("title"):
-                needle = _fold(title)
-                entries = [item for item in entries if needle in _fold(item["title"])]
-            return self._paged(entries, query, self._section_attributes(section, "All"))
+            entries = _filtered(entries, query)
+            attributes = self._section_attributes(section, "All")
+            if query.get("includeMeta") == "1":
+                attributes["Meta"] = _meta(section, _LEVEL_TYPES.get(level, ""))
+            return self._paged(entries, query, attributes)
         if action == "collections":
-            return self._paged(
-                section.collections, query, self._section_attributes(section, "Collections")
-            )
+            attributes = self._section_attributes(section, "Collections")
+            if query.get("includeMeta") == "1":
+                attributes["Meta"] = {
+                    "Type": [_meta_type(section, "collection", "Collections", True)]
+                }
+            return self._paged(section.collections, query, attributes)
         if action == "recentlyAdded":
             return self._recently_added(query, owner, section)
         raise HttpError(404)
+
+    def _library_all(
+        self, query: dict[str, str], owner: bool
+    ) -> tuple[int, bytes, str, dict[str, str]]:
+        """Every visible section's items of one level (top level by default), by title."""
+        library = self.server.state.library
+        try:
+            level = int(query.get("type") or 0)
+        except ValueError:
+            raise HttpError(400) from None
+        if level and level not in _LEVEL_TYPES:
+            raise HttpError(400)
+        entries = [
+            item
+            for section in library.visible_sections(owner)
+            if not level or level in _levels(section)
+            for item in library.sorted_items(section, level, "titleSort:asc")
+        ]
+        return self._paged(
+            _filtered(entries, query),
+            query,
+            {"allowSync": False, "identifier": "com.plexapp.plugins.library"},
+        )
 
     def _recently_added(
         self, query: dict[str, str], owner: bool, section: Section | None
@@ -702,6 +753,67 @@ class PlexHandler(BaseHTTPRequestHandler):
         if query.get("format") == "png":
             return 200, images.render(seed, width, height, "PNG"), "image/png", {}
         return 200, images.render(seed, width, height), "image/jpeg", {}
+
+
+def _levels(section: Section) -> set[int]:
+    """The type ids a section holds."""
+    return {"movie": {1, 18}, "show": {2, 3, 4, 18}, "artist": {8, 9, 10, 18}}[section.type]
+
+
+def _filtered(entries: list[dict[str, Any]], query: dict[str, str]) -> list[dict[str, Any]]:
+    """`title=` (contains, accents and case ignored) and `year=` (one or more, comma-separated);
+    plexapi may prefix a field with its type (`show.year`)."""
+    for name, value in query.items():
+        field = name.rpartition(".")[2]
+        if field == "title" and value:
+            needle = _fold(value)
+            entries = [item for item in entries if needle in _fold(item["title"])]
+        elif field == "year" and value:
+            try:
+                years = {int(year) for year in value.split(",")}
+            except ValueError:
+                raise HttpError(400) from None
+            entries = [item for item in entries if item.get("year") in years]
+    return entries
+
+
+def _meta_type(section: Section, kind: str, title: str, active: bool) -> dict[str, Any]:
+    number = next(n for n, name in _LEVEL_TYPES.items() if name == kind)
+    base = f"/library/sections/{section.key}"
+    return {
+        "key": f"{base}/all?type={number}",
+        "type": kind,
+        "title": title,
+        "active": active,
+        "Sort": [
+            {
+                **({"default": direction} if key == "titleSort" else {}),
+                "defaultDirection": direction,
+                "descKey": f"{key}:desc",
+                "key": key,
+                "title": label,
+            }
+            for key, label, direction in _META_SORTS
+        ],
+        "Field": [
+            {"key": "title", "title": "Title", "type": "string"},
+            {"key": "year", "subType": "year", "title": "Year", "type": "integer"},
+        ],
+    }
+
+
+def _meta(section: Section, active_kind: str) -> dict[str, Any]:
+    active_kind = active_kind or section.type
+    return {
+        "Type": [
+            _meta_type(section, kind, title, kind == active_kind)
+            for kind, title in _META_TYPES[section.type]
+        ],
+        "FieldType": [
+            {"type": kind, "Operator": [{"key": key, "title": title} for key, title in operators]}
+            for kind, operators in _META_FIELD_TYPES
+        ],
+    }
 
 
 class EmulatorHTTPServer(ThreadingHTTPServer):
