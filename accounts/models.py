@@ -33,3 +33,9 @@ class User(AbstractUser):
         """Store a new token (the caller saves) and clear any earlier rejection."""
         self.plex_token = token
         self.plex_token_invalid = False
+
+    def mark_plex_token_invalid(self) -> None:
+        """Plex answered 401 for this user's token: remember it, for this user alone."""
+        if not self.plex_token_invalid:
+            self.plex_token_invalid = True
+            type(self).objects.filter(pk=self.pk).update(plex_token_invalid=True)

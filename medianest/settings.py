@@ -7,6 +7,7 @@ names the variable. README.md lists them all.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -38,12 +39,17 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "accounts",
     "plex",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -112,6 +118,15 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Production serves hashed, compressed files from STATIC_ROOT (collectstatic at build).
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Plex client
@@ -137,4 +152,50 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
+}
+
+# Plex answers in the cache (seconds). Keys are per server and per token (a keyed hash of it).
+PLEX_CACHE_TTL_SERVER = envint("PLEX_CACHE_TTL_SERVER", 3600, minimum=0)
+PLEX_CACHE_TTL_LIBRARIES = envint("PLEX_CACHE_TTL_LIBRARIES", 300, minimum=0)
+PLEX_CACHE_TTL_SEARCH = envint("PLEX_CACHE_TTL_SEARCH", 60, minimum=0)
+PLEX_CACHE_TTL_ITEMS = envint("PLEX_CACHE_TTL_ITEMS", 60, minimum=0)
+PLEX_CACHE_TTL_IMAGES = envint("PLEX_CACHE_TTL_IMAGES", 86400, minimum=0)
+# How long the last good copy is kept, to be served while Plex is unavailable.
+PLEX_CACHE_STALE_TTL = envint("PLEX_CACHE_STALE_TTL", 86400, minimum=0)
+# Clients for users who stopped browsing are dropped after this many idle seconds.
+PLEX_CLIENT_IDLE_SECONDS = envint("PLEX_CLIENT_IDLE_SECONDS", 600, minimum=1)
+PLEX_IMAGE_MAX_SIDE = 2000  # pixels; larger asks are a 400
+
+# The JSON API
+API_THROTTLE_RATE = envstr("API_THROTTLE_RATE", "1200/min")
+if not re.fullmatch(r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)", API_THROTTLE_RATE):
+    raise ImproperlyConfigured(
+        f"API_THROTTLE_RATE must look like 1200/min (per s, min, hour or day); "
+        f"got {API_THROTTLE_RATE!r}"
+    )
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["plex.api.throttling.PerUserThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"user": API_THROTTLE_RATE},
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "EXCEPTION_HANDLER": "plex.api.exceptions.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "MediaNest API",
+    "DESCRIPTION": "Browse a Plex Media Server with your own Plex access.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Docs assets from the drf-spectacular-sidecar package: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }

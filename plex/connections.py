@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections import OrderedDict
 from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
+from django.utils.crypto import salted_hmac
 
 from plex.client import PlexBreaker, PlexClient, make_breaker, make_session
 from plex.models import ServiceConfig
@@ -23,6 +26,9 @@ logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _sessions: dict[tuple[str, bool], requests.Session] = {}
 _breakers: dict[str, PlexBreaker] = {}
+# (server URL, verify TLS, timeout, access key) -> (client, last used), oldest first.
+_clients: OrderedDict[tuple[str, bool, float, str], tuple[PlexClient, float]] = OrderedDict()
+MAX_CLIENTS = 1000  # a hard bound besides idleness; a family server has a handful of users
 
 
 def server_name(base_url: str) -> str:
@@ -42,38 +48,75 @@ def _shared_redis():  # -> redis.Redis | None
 
 
 def breaker_for(base_url: str) -> PlexBreaker:
-    name = server_name(base_url)
     with _lock:
-        breaker = _breakers.get(name)
-        if breaker is None:
-            breaker = make_breaker(
-                name,
-                fail_max=settings.PLEX_BREAKER_FAIL_MAX,
-                reset_timeout=settings.PLEX_BREAKER_RESET_TIMEOUT,
-                redis=_shared_redis(),
-            )
-            _breakers[name] = breaker
-        return breaker
+        return _breaker_locked(base_url)
+
+
+def _breaker_locked(base_url: str) -> PlexBreaker:
+    name = server_name(base_url)
+    breaker = _breakers.get(name)
+    if breaker is None:
+        breaker = _breakers[name] = make_breaker(
+            name,
+            fail_max=settings.PLEX_BREAKER_FAIL_MAX,
+            reset_timeout=settings.PLEX_BREAKER_RESET_TIMEOUT,
+            redis=_shared_redis(),
+        )
+    return breaker
 
 
 def session_for(base_url: str, verify_tls: bool) -> requests.Session:
-    key = (server_name(base_url), verify_tls)
     with _lock:
-        session = _sessions.get(key)
-        if session is None:
-            session = _sessions[key] = make_session(verify_tls=verify_tls)
-        return session
+        return _session_locked(base_url, verify_tls)
+
+
+def _session_locked(base_url: str, verify_tls: bool) -> requests.Session:
+    key = (server_name(base_url), verify_tls)
+    session = _sessions.get(key)
+    if session is None:
+        session = _sessions[key] = make_session(verify_tls=verify_tls)
+    return session
+
+
+def access_key(token: str) -> str:
+    """A keyed hash of a token (HMAC with SECRET_KEY): names what a token may see, in cache
+    keys and registries, without being the token."""
+    return salted_hmac("medianest.plex.access", token, algorithm="sha256").hexdigest()[:32]
 
 
 def client_for(config: ServiceConfig, token: str) -> PlexClient:
-    return PlexClient(
-        config.base_url,
-        token,
-        timeout=config.timeout,
-        verify_tls=config.verify_tls,
-        session=session_for(config.base_url, config.verify_tls),
-        breaker=breaker_for(config.base_url),
-    )
+    """The client for this server and token, reused while in use; idle ones are dropped."""
+    key = (config.base_url, config.verify_tls, config.timeout, access_key(token))
+    now = time.monotonic()
+    with _lock:
+        _drop_idle(now)
+        entry = _clients.pop(key, None)
+        client = entry[0] if entry else None
+        if client is None:
+            client = PlexClient(
+                config.base_url,
+                token,
+                timeout=config.timeout,
+                verify_tls=config.verify_tls,
+                session=_session_locked(config.base_url, config.verify_tls),
+                breaker=_breaker_locked(config.base_url),
+            )
+        _clients[key] = (client, now)  # most recently used last
+        return client
+
+
+def _drop_idle(now: float) -> None:
+    idle_after = settings.PLEX_CLIENT_IDLE_SECONDS
+    while _clients:
+        oldest_key, (_, last_used) = next(iter(_clients.items()))
+        if now - last_used < idle_after and len(_clients) < MAX_CLIENTS:
+            break
+        del _clients[oldest_key]
+
+
+def client_count() -> int:
+    with _lock:
+        return len(_clients)
 
 
 def forget_all() -> None:
@@ -83,3 +126,4 @@ def forget_all() -> None:
             session.close()
         _sessions.clear()
         _breakers.clear()
+        _clients.clear()

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import pybreaker
 import requests
+import urllib3
 
 from . import redaction
 from .breaker import PlexBreaker, make_breaker
@@ -132,13 +133,15 @@ class PlexClient:
                 headers=headers,
                 timeout=(self.timeout, self.timeout),
             )
-        except requests.Timeout:
-            self._log(path, "timeout", started)
-            raise PlexUnavailable(
-                f"Plex at {self.server} did not answer within {self.timeout:g} s "
-                f"({RETRY_TOTAL + 1} attempts)."
-            ) from None
-        except requests.ConnectionError as exc:
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            # Once urllib3's retries are spent, a timeout arrives as ConnectionError(MaxRetryError)
+            # rather than requests.Timeout; its reason tells a slow server from a dead one.
+            if isinstance(exc, requests.Timeout) or _timed_out(exc):
+                self._log(path, "timeout", started)
+                raise PlexUnavailable(
+                    f"Plex at {self.server} did not answer within {self.timeout:g} s "
+                    f"({RETRY_TOTAL + 1} attempts)."
+                ) from None
             self._log(path, "connection error", started)
             reason = "refused the connection" if "refused" in str(exc).lower() else "is unreachable"
             raise PlexUnavailable(
@@ -310,6 +313,14 @@ class PlexClient:
         if not content_type.startswith("image/") or not response.content:
             raise PlexBadResponse(f"Plex at {self.server} sent no image for {path}.")
         return Image(content=response.content, content_type=content_type)
+
+
+def _timed_out(exc: requests.RequestException) -> bool:
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    # NewConnectionError (refused, unreachable) subclasses ConnectTimeoutError in urllib3 2.
+    return isinstance(reason, urllib3.exceptions.TimeoutError) and not isinstance(
+        reason, urllib3.exceptions.NewConnectionError
+    )
 
 
 def _segment(value: str | int) -> str:

@@ -175,6 +175,9 @@ class EmulatorState:
 
 class PlexHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, like Plex
+    # Headers and body go out in two writes; with Nagle on, a keep-alive connection would
+    # wait for the client's delayed ACK (about 40 ms) before sending the body.
+    disable_nagle_algorithm = True
     server_version = "PlexMediaServer/1.43.2"
     sys_version = ""
     server: EmulatorHTTPServer

@@ -4,12 +4,16 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from rest_framework.authtoken.models import Token
 
 from accounts.models import User
 
 
 class Command(BaseCommand):
-    help = "Create or update a user with a Plex token (stored encrypted)."
+    help = (
+        "Create or update a user with a Plex token (stored encrypted); prints the user's API "
+        "token on the last line."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
@@ -53,3 +57,6 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"{verb} user {user.username}{role} with a Plex token")
         )
+        # Last line, alone, so scripts can take it: the user's MediaNest API token (not Plex's).
+        api_token, _ = Token.objects.get_or_create(user=user)
+        self.stdout.write(f"API token: {api_token.key}")

@@ -1,0 +1,204 @@
+"""Typed Plex results as API JSON, with Plex's own camelCase names.
+
+Each output field is declared once, in a table that yields both the fast function that builds
+the JSON (a DRF Serializer per item would cost more than the cached lookup it serves) and the
+serializer classes that document the shapes in the OpenAPI schema. Every image attribute
+becomes a MediaNest image URL: Plex URLs, and so Plex tokens, never reach a client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from plex.client import Library, MediaItem, Page, ServerInfo
+
+POSTER = (300, 450)
+ART = (1280, 720)
+
+
+def image_url(path: str, size: tuple[int, int]) -> str | None:
+    """The MediaNest URL of a Plex image path, or None when the item has none."""
+    if not path or not path.startswith("/library/"):
+        return None
+    query = urlencode({"path": path, "width": size[0], "height": size[1]})
+    return f"{reverse('plex-api:image')}?{query}"
+
+
+def _unix(value: datetime | None) -> int | None:
+    return int(value.timestamp()) if value is not None else None
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _list(value: Iterable[str]) -> list[str]:
+    return list(value)
+
+
+def _poster(path: str) -> str | None:
+    return image_url(path, POSTER)
+
+
+def _art(path: str) -> str | None:
+    return image_url(path, ART)
+
+
+Field = tuple[str, str, Callable[[Any], Any], Callable[[], serializers.Field]]
+
+
+def _str(json: str, attr: str) -> Field:
+    return (json, attr, _same, lambda: serializers.CharField(allow_blank=True))
+
+
+def _int(json: str, attr: str, help_text: str = "") -> Field:
+    return (
+        json,
+        attr,
+        _same,
+        lambda: serializers.IntegerField(allow_null=True, help_text=help_text),
+    )
+
+
+def _float(json: str, attr: str) -> Field:
+    return (json, attr, _same, lambda: serializers.FloatField(allow_null=True))
+
+
+def _time(json: str, attr: str) -> Field:
+    return (
+        json,
+        attr,
+        _unix,
+        lambda: serializers.IntegerField(allow_null=True, help_text="Unix seconds"),
+    )
+
+
+def _image(json: str, attr: str, convert: Callable[[str], str | None]) -> Field:
+    return (
+        json,
+        attr,
+        convert,
+        lambda: serializers.CharField(allow_null=True, help_text="A MediaNest image URL"),
+    )
+
+
+def _tags(json: str, attr: str) -> Field:
+    return (json, attr, _list, lambda: serializers.ListField(child=serializers.CharField()))
+
+
+ITEM_FIELDS: list[Field] = [
+    _str("ratingKey", "rating_key"),
+    _str("guid", "guid"),
+    _str("type", "type"),
+    _str("title", "title"),
+    _str("summary", "summary"),
+    _int("year", "year"),
+    _image("thumb", "thumb", _poster),
+    _image("art", "art", _art),
+    _int("duration", "duration", "Milliseconds"),
+    _time("addedAt", "added_at"),
+    _time("updatedAt", "updated_at"),
+    _int("viewCount", "view_count"),
+    _time("lastViewedAt", "last_viewed_at"),
+    _str("parentRatingKey", "parent_rating_key"),
+    _str("parentTitle", "parent_title"),
+    _int("parentIndex", "parent_index"),
+    _image("parentThumb", "parent_thumb", _poster),
+    _str("grandparentRatingKey", "grandparent_rating_key"),
+    _str("grandparentTitle", "grandparent_title"),
+    _image("grandparentThumb", "grandparent_thumb", _poster),
+    _int("index", "index"),
+    _int("childCount", "child_count"),
+    _int("leafCount", "leaf_count"),
+    _float("rating", "rating"),
+    _float("audienceRating", "audience_rating"),
+    _str("contentRating", "content_rating"),
+    _str("originallyAvailableAt", "originally_available_at"),
+    _str("studio", "studio"),
+    _str("tagline", "tagline"),
+    _str("subtype", "subtype"),
+    _str("librarySectionID", "library_section_id"),
+    _tags("genres", "genres"),
+    _tags("directors", "directors"),
+    _tags("writers", "writers"),
+    _tags("roles", "roles"),
+    _tags("countries", "countries"),
+    _float("score", "score"),
+]
+LIBRARY_FIELDS: list[Field] = [
+    _str("key", "key"),
+    _str("type", "type"),
+    _str("title", "title"),
+    _str("agent", "agent"),
+    _str("scanner", "scanner"),
+    _str("language", "language"),
+    _str("uuid", "uuid"),
+    _time("updatedAt", "updated_at"),
+    _time("createdAt", "created_at"),
+]
+SERVER_FIELDS: list[Field] = [
+    _str("name", "name"),
+    _str("machineIdentifier", "machine_identifier"),
+    _str("version", "version"),
+    _str("platform", "platform"),
+    _time("updatedAt", "updated_at"),
+]
+
+
+def _render(fields: list[Field], obj: object) -> dict[str, Any]:
+    return {json: convert(getattr(obj, attr)) for json, attr, convert, _ in fields}
+
+
+def item_json(item: MediaItem) -> dict[str, Any]:
+    return _render(ITEM_FIELDS, item)
+
+
+def items_json(items: Iterable[MediaItem]) -> list[dict[str, Any]]:
+    return [_render(ITEM_FIELDS, item) for item in items]
+
+
+def library_json(library: Library) -> dict[str, Any]:
+    return _render(LIBRARY_FIELDS, library)
+
+
+def server_json(info: ServerInfo) -> dict[str, Any]:
+    return _render(SERVER_FIELDS, info)
+
+
+def page_json(page: Page, limit: int) -> dict[str, Any]:
+    return {
+        "items": items_json(page.items),
+        "totalSize": page.total_size,
+        "offset": page.offset,
+        "limit": limit,
+    }
+
+
+# -- schema only -------------------------------------------------------------------------
+
+
+def _serializer(name: str, fields: list[Field]) -> type[serializers.Serializer]:
+    return type(name, (serializers.Serializer,), {json: make() for json, _, _, make in fields})
+
+
+MediaItemSchema = _serializer("MediaItem", ITEM_FIELDS)
+LibrarySchema = _serializer("Library", LIBRARY_FIELDS)
+ServerSchema = _serializer("Server", SERVER_FIELDS)
+
+
+class PageSchema(serializers.Serializer):
+    items = MediaItemSchema(many=True)
+    totalSize = serializers.IntegerField()  # Plex's name
+    offset = serializers.IntegerField()
+    limit = serializers.IntegerField()
+
+
+class ErrorSchema(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField()

@@ -1,0 +1,214 @@
+"""The JSON API under /api/v1/plex/: thin views over PlexService.
+
+Each view validates its query (a 400 names the parameter), asks the service for the user's
+own view of Plex, and answers with `X-Cache: HIT | MISS | STALE` and, from the cache, `Age`.
+Plex errors become DRF errors in plex/api/exceptions.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.decorators import api_view, renderer_classes
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+
+from plex.api import params
+from plex.api.representations import (
+    ErrorSchema,
+    LibrarySchema,
+    MediaItemSchema,
+    PageSchema,
+    ServerSchema,
+    item_json,
+    items_json,
+    library_json,
+    page_json,
+    server_json,
+)
+from plex.cache import Cached
+from plex.services import PlexService
+
+ERRORS = {
+    400: OpenApiResponse(ErrorSchema, description="A parameter is invalid; `detail` names it."),
+    403: OpenApiResponse(ErrorSchema, description="Not signed in, or Plex rejected the token."),
+    404: OpenApiResponse(ErrorSchema, description="No such library or item for this user."),
+    502: OpenApiResponse(ErrorSchema, description="Plex answered something unreadable."),
+    503: OpenApiResponse(ErrorSchema, description="Plex is unavailable and nothing is cached."),
+}
+CACHE_HEADERS = [
+    OpenApiParameter(
+        "X-Cache",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        response=True,
+        enum=["HIT", "MISS", "STALE"],
+        description="Where the answer came from.",
+    ),
+    OpenApiParameter(
+        "Age",
+        OpenApiTypes.INT,
+        OpenApiParameter.HEADER,
+        response=True,
+        description="Seconds since MediaNest fetched it from Plex (cached answers).",
+    ),
+]
+
+
+def _answer(result: Cached[Any], data: Any) -> Response:
+    response = Response(data)
+    _mark(response, result)
+    return response
+
+
+def _mark(response: HttpResponse | Response, result: Cached[Any]) -> None:
+    response["X-Cache"] = result.state
+    if result.state != "MISS":
+        response["Age"] = str(result.age)
+    # Per-user data: shared caches (proxies) must not keep it.
+    response.setdefault("Cache-Control", "private, no-cache")
+
+
+def _service(request: Request) -> PlexService:
+    return PlexService.for_user(request.user)
+
+
+def _schema(response: Any, query: type | None = None, **kwargs: Any) -> Any:
+    return extend_schema(
+        responses={200: response, **ERRORS},
+        parameters=[*([query] if query else []), *CACHE_HEADERS],
+        **kwargs,
+    )
+
+
+@extend_schema(responses={200: OpenApiTypes.OBJECT})
+@api_view(["GET"])
+def api_root(request: Request) -> Response:
+    """The API's endpoints."""
+    return Response(
+        {
+            "server": reverse("plex-api:server", request=request),
+            "libraries": reverse("plex-api:libraries", request=request),
+            "search": reverse("plex-api:search", request=request),
+            "recentlyAdded": reverse("plex-api:recently-added", request=request),
+            "schema": reverse("schema", request=request),
+        }
+    )
+
+
+@_schema(ServerSchema)
+@api_view(["GET"])
+def server(request: Request) -> Response:
+    """The Plex server: name, version, machine identifier."""
+    result = _service(request).server_info()
+    return _answer(result, server_json(result.value))
+
+
+@_schema(LibrarySchema(many=True))
+@api_view(["GET"])
+def libraries(request: Request) -> Response:
+    """The libraries this user can see."""
+    result = _service(request).libraries()
+    return _answer(result, [library_json(library) for library in result.value])
+
+
+@_schema(PageSchema, params.ItemsParams)
+@api_view(["GET"])
+def library_items(request: Request, key: str) -> Response:
+    """A page of a library's items, sorted."""
+    query = params.validated(params.ItemsParams, request)
+    result = _service(request).library_items(
+        key, query["offset"], query["limit"], query.get("sort"), query["includeCollections"]
+    )
+    return _answer(result, page_json(result.value, query["limit"]))
+
+
+@_schema(MediaItemSchema(many=True))
+@api_view(["GET"])
+def library_collections(request: Request, key: str) -> Response:
+    """The collections of a library."""
+    result = _service(request).collections(key)
+    return _answer(result, items_json(result.value))
+
+
+@_schema(PageSchema, params.PageParams)
+@api_view(["GET"])
+def collection_items(request: Request, rating_key: str) -> Response:
+    """A page of a collection's items."""
+    query = params.validated(params.PageParams, request)
+    result = _service(request).collection_items(rating_key, query["offset"], query["limit"])
+    return _answer(result, page_json(result.value, query["limit"]))
+
+
+@_schema(MediaItemSchema)
+@api_view(["GET"])
+def item(request: Request, rating_key: str) -> Response:
+    """One item with its details (genres, directors, cast...)."""
+    result = _service(request).metadata(rating_key)
+    return _answer(result, item_json(result.value))
+
+
+@_schema(MediaItemSchema(many=True))
+@api_view(["GET"])
+def item_children(request: Request, rating_key: str) -> Response:
+    """A show's seasons, a season's episodes, an artist's albums, an album's tracks."""
+    result = _service(request).children(rating_key)
+    return _answer(result, items_json(result.value))
+
+
+@_schema(MediaItemSchema(many=True), params.SearchParams)
+@api_view(["GET"])
+def search(request: Request) -> Response:
+    """Items matching `q` in every library this user can see, best match first."""
+    query = params.validated(params.SearchParams, request)
+    result = _service(request).search(query["q"], query.get("type"), query["limit"])
+    return _answer(result, items_json(result.value))
+
+
+@_schema(MediaItemSchema(many=True), params.RecentParams)
+@api_view(["GET"])
+def recently_added(request: Request) -> Response:
+    """The newest items, across the libraries this user can see."""
+    query = params.validated(params.RecentParams, request)
+    result = _service(request).recently_added(query.get("type"), query["limit"])
+    return _answer(result, items_json(result.value))
+
+
+class ImageRenderer(BaseRenderer):
+    """Lets a client that accepts only images get one; errors still go out as JSON text."""
+
+    media_type = "image/*"
+    format = "image"
+
+    def render(
+        self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None
+    ) -> bytes:
+        return JSONRenderer().render(data)
+
+
+@extend_schema(
+    parameters=[params.ImageParams],
+    responses={(200, "image/jpeg"): OpenApiTypes.BINARY, 304: None, **ERRORS},
+)
+@api_view(["GET"])
+@renderer_classes([JSONRenderer, ImageRenderer])
+def image(request: Request) -> HttpResponse:
+    """A poster or art image of an item this user can see, resized by Plex."""
+    query = params.validated(params.ImageParams, request)
+    result = _service(request).image(query["path"], query["width"], query["height"])
+    etag = f'"{hashlib.sha256(result.value.content).hexdigest()[:32]}"'
+    if etag in request.headers.get("If-None-Match", ""):
+        response = HttpResponse(status=304)
+    else:
+        response = HttpResponse(result.value.content, content_type=result.value.content_type)
+    response["ETag"] = etag
+    # Private: the browser may keep it, a shared proxy may not (access is per user).
+    response["Cache-Control"] = "private, max-age=86400"
+    _mark(response, result)
+    return response

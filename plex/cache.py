@@ -1,0 +1,204 @@
+"""Plex answers in Django's cache (Redis in production): fresh copies, last-good copies, and
+one upstream request per key however many people ask at once.
+
+Each entry is kept twice: `key` for its TTL (a HIT), and `key:stale` for a day (configurable)
+as the last good copy. When Plex is unavailable the last good copy is served as STALE instead
+of an error; a failure never overwrites good data. Only a 404 removes both copies.
+
+Concurrent misses for one key coalesce through the cache itself (an `add`, which is Redis
+`SET NX`), so they coalesce across threads, worker processes and hosts: one caller loads from
+Plex, the others poll for its result, bounded by the time a Plex call can take.
+
+The cache is a help, never a requirement: when it fails (Redis down), every call loads from
+Plex directly and a warning is logged at most once a minute.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, TypeVar
+
+from django.core.cache import cache as default_cache
+
+from plex.client import (
+    PlexAuthError,
+    PlexBadResponse,
+    PlexError,
+    PlexNotFound,
+    PlexUnavailable,
+)
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+CacheState = Literal["HIT", "MISS", "STALE"]
+
+# Errors after which the last good copy is served: Plex is down or glitching, not saying "no".
+STALE_ON = (PlexUnavailable, PlexBadResponse)
+# What a leader tells the callers waiting on it when its load failed.
+_FAILURES: dict[str, type[PlexError]] = {
+    "unavailable": PlexUnavailable,
+    "bad_response": PlexBadResponse,
+    "not_found": PlexNotFound,
+    "auth": PlexAuthError,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Cached(Generic[T]):
+    """A value and where it came from: HIT (cache), MISS (Plex, just now) or STALE (the last
+    good copy, because Plex is unavailable). `age` is seconds since it was fetched from Plex."""
+
+    value: T
+    state: CacheState
+    age: int = 0
+    error: PlexError | None = None  # for STALE: why Plex was not asked successfully
+
+    @property
+    def stale(self) -> bool:
+        return self.state == "STALE"
+
+
+class PlexCache:
+    cache = default_cache
+    clock: Callable[[], float] = time.time
+    WARN_EVERY = 60.0
+    POLL_FIRST, POLL_MAX = 0.01, 0.1
+
+    def __init__(self, *, stale_ttl: int, wait: float) -> None:
+        self.stale_ttl = stale_ttl
+        self.wait = wait  # how long a waiter waits for the leader: a Plex call's worst case
+
+    # -- cache access that never raises --------------------------------------------------
+
+    _warn_lock = threading.Lock()
+    _last_warning = -WARN_EVERY
+
+    SKIP_AFTER_FAILURE = 5.0
+    _down_until = 0.0
+
+    def _safe(self, operation: Callable[[], Any], default: Any = None) -> tuple[Any, bool]:
+        """(result, True) or, when the cache fails, (default, False) and a rate-limited warning.
+
+        After a failure the cache is not tried for a few seconds: a Redis that hangs would
+        otherwise cost every request its socket timeout, several times over."""
+        if time.monotonic() < PlexCache._down_until:
+            return default, False
+        try:
+            return operation(), True
+        except Exception as exc:  # redis.ConnectionError, TimeoutError... whatever the backend
+            now = time.monotonic()
+            PlexCache._down_until = now + self.SKIP_AFTER_FAILURE
+            with PlexCache._warn_lock:
+                if now - PlexCache._last_warning >= self.WARN_EVERY:
+                    PlexCache._last_warning = now
+                    logger.warning("Cache unavailable, asking Plex directly: %s", exc)
+            return default, False
+
+    # -- the one operation --------------------------------------------------------------
+
+    def fetch(self, key: str, ttl: int, loader: Callable[[], T]) -> Cached[T]:
+        envelope, cache_ok = self._safe(lambda: self.cache.get(key))
+        if envelope is not None:
+            return self._from_envelope(envelope, "HIT")
+        if not cache_ok:
+            return Cached(loader(), "MISS")
+        lock_key = f"{key}:lock"
+        owner = secrets.token_hex(8)
+        locked, cache_ok = self._safe(
+            lambda: self.cache.add(lock_key, owner, timeout=max(1, round(self.wait)) + 1), False
+        )
+        if locked or not cache_ok:
+            return self._load(key, ttl, loader, lock_key if locked else None, owner)
+        return self._wait_for_leader(key, ttl, loader, lock_key)
+
+    def forget(self, key: str) -> None:
+        self._safe(lambda: self.cache.delete_many([key, f"{key}:stale"]))
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _from_envelope(
+        self, envelope: tuple[float, Any], state: CacheState, error: PlexError | None = None
+    ) -> Cached[Any]:
+        stored_at, value = envelope
+        return Cached(value, state, max(0, int(self.clock() - stored_at)), error)
+
+    def _load(
+        self, key: str, ttl: int, loader: Callable[[], T], lock_key: str | None, owner: str
+    ) -> Cached[T]:
+        try:
+            value = loader()
+        except STALE_ON as exc:
+            self._tell_waiters(key, exc)
+            stale, _ = self._safe(lambda: self.cache.get(f"{key}:stale"))
+            if stale is not None:
+                return self._from_envelope(stale, "STALE", exc)
+            raise
+        except PlexNotFound as exc:
+            # Gone for real: a last good copy of it must not come back.
+            self._tell_waiters(key, exc)
+            self.forget(key)
+            raise
+        except PlexAuthError as exc:
+            self._tell_waiters(key, exc)
+            raise
+        finally:
+            if lock_key is not None:
+                self._release(lock_key, owner)
+        envelope = (self.clock(), value)
+        self._safe(lambda: self.cache.set(f"{key}:stale", envelope, timeout=self.stale_ttl))
+        self._safe(lambda: self.cache.set(key, envelope, timeout=ttl))
+        return Cached(value, "MISS")
+
+    def _release(self, lock_key: str, owner: str) -> None:
+        # Only our own lock: if ours expired and another caller took it, leave theirs alone.
+        current, _ = self._safe(lambda: self.cache.get(lock_key))
+        if current == owner:
+            self._safe(lambda: self.cache.delete(lock_key))
+
+    def _tell_waiters(self, key: str, exc: PlexError) -> None:
+        kind = next((name for name, cls in _FAILURES.items() if isinstance(exc, cls)), None)
+        if kind is None:
+            return
+        retry_after = getattr(exc, "retry_after", 5)
+        failure = (kind, str(exc), retry_after)
+        self._safe(lambda: self.cache.set(f"{key}:failed", failure, timeout=2))
+
+    def _wait_for_leader(
+        self, key: str, ttl: int, loader: Callable[[], T], lock_key: str
+    ) -> Cached[T]:
+        deadline = time.monotonic() + self.wait
+        pause = self.POLL_FIRST
+        while time.monotonic() < deadline:
+            time.sleep(pause)
+            pause = min(pause * 2, self.POLL_MAX)
+            found, cache_ok = self._safe(
+                lambda: self.cache.get_many([key, f"{key}:failed", lock_key]), {}
+            )
+            if not cache_ok:
+                break
+            if key in found:
+                return self._from_envelope(found[key], "HIT")
+            if f"{key}:failed" in found:
+                return self._leader_failed(key, found[f"{key}:failed"])
+            if lock_key not in found:
+                break  # the leader is gone without an answer: ask Plex ourselves
+        return self._load(key, ttl, loader, None, "")
+
+    def _leader_failed(self, key: str, failure: tuple[str, str, float]) -> Cached[Any]:
+        kind, message, retry_after = failure
+        error_class = _FAILURES[kind]
+        if error_class is PlexUnavailable:
+            error: PlexError = PlexUnavailable(message, retry_after=retry_after)
+        else:
+            error = error_class(message)
+        if isinstance(error, STALE_ON):
+            stale, _ = self._safe(lambda: self.cache.get(f"{key}:stale"))
+            if stale is not None:
+                return self._from_envelope(stale, "STALE", error)
+        raise error
