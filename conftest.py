@@ -48,3 +48,25 @@ def _fresh_plex_connections() -> Iterator[None]:
     cache.clear()
     yield
     forget_all()
+
+
+@pytest.fixture
+def redis_cache(settings, redis_client: redis.Redis, redis_url: str) -> Iterator[str]:
+    """The app's cache on the real Redis (TEST_REDIS_URL, emptied), as in production: the Plex
+    cache, coalescing locks, throttling and the circuit breaker's shared state live there."""
+    from django.core.cache import caches
+
+    from plex.connections import forget_all
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": "medianest-test",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
+        }
+    }
+    forget_all()  # breakers made before now keep their state in memory
+    yield redis_url
+    caches["default"].close()
+    forget_all()
