@@ -131,3 +131,18 @@ def test_admin_test_connection_reports_the_reason_it_failed(client, unused_tcp_p
     config.refresh_from_db()
     assert config.last_error
     assert f'<li class="error">Plex server {config.url}: {config.last_error}</li>' in text
+
+
+@pytest.mark.django_db
+def test_admin_shows_when_the_circuit_is_open(client, emulator) -> None:
+    from plex.connections import breaker_for
+
+    boss = User.objects.create_superuser("boss", password="pw")
+    config = ServiceConfig.objects.create(url=emulator.url)
+    client.force_login(boss)
+    assert "closed: Plex calls go through" in client.get("/admin/plex/serviceconfig/").text
+
+    breaker_for(config.base_url).open()
+
+    page = client.get(f"/admin/plex/serviceconfig/{config.pk}/change/").text
+    assert "open: Plex calls paused for" in page
