@@ -134,7 +134,6 @@ STORAGES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Plex client
-PLEX_TIMEOUT = envfloat("PLEX_TIMEOUT", 3.0)
 PLEX_BREAKER_FAIL_MAX = envint("PLEX_BREAKER_FAIL_MAX", 5, minimum=1)
 PLEX_BREAKER_RESET_TIMEOUT = envint("PLEX_BREAKER_RESET_TIMEOUT", 30, minimum=1)
 
