@@ -54,3 +54,16 @@ def test_it_refuses_a_malformed_token(token: str) -> None:
     with pytest.raises(CommandError, match="--plex-token"):
         run("ann", plex_token=token)
     assert not User.objects.exists()
+
+
+@pytest.mark.django_db
+def test_its_last_line_is_an_api_token_that_opens_the_api(client) -> None:
+    output = run("ann", plex_token=TOKEN)
+
+    last_line = output.strip().splitlines()[-1]
+    assert last_line.startswith("API token: ")
+    key = last_line.removeprefix("API token: ")
+    assert client.get("/api/v1/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 200
+    assert client.get("/api/v1/", HTTP_AUTHORIZATION="Token wrong").status_code in {401, 403}
+    # Running it again keeps the same API token: scripts keep working.
+    assert run("ann", plex_token="tok-NEW").strip().splitlines()[-1] == last_line
