@@ -29,6 +29,18 @@ SECRET_KEY_FALLBACKS = envlist("SECRET_KEY_FALLBACKS", [])
 # Not a secret; changing it makes stored tokens unreadable.
 SALT_KEY = "medianest-encrypted-fields"
 
+# Over HTTPS in production. Cookies are Secure unless DEBUG (or SECURE_COOKIES=0 for a LAN
+# served over plain http); behind a proxy that ends TLS, BEHIND_HTTPS_PROXY=1 trusts its
+# X-Forwarded-Proto so Django knows the request was secure.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = envbool("SECURE_COOKIES", not DEBUG)
+if envbool("BEHIND_HTTPS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # health checks come over plain http from inside
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0, minimum=0)
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
 
