@@ -42,12 +42,15 @@ def _fresh_plex_connections() -> Iterator[None]:
     database, so point it at one kept for tests (.ci/run uses database 1)."""
     from django.core.cache import cache
 
+    from plex.cache import PlexCache
     from plex.connections import forget_all
 
     forget_all()
+    PlexCache.reset_health()
     cache.clear()
     yield
     forget_all()
+    PlexCache.reset_health()
 
 
 @pytest.fixture

@@ -100,6 +100,12 @@ class PlexCache:
                     logger.warning("Cache unavailable, asking Plex directly: %s", exc)
             return default, False
 
+    @classmethod
+    def reset_health(cls) -> None:
+        """Forget an earlier cache failure (tests; an operator who just restarted Redis)."""
+        cls._down_until = 0.0
+        cls._last_warning = -cls.WARN_EVERY
+
     # -- the one operation --------------------------------------------------------------
 
     def fetch(self, key: str, ttl: int, loader: Callable[[], T]) -> Cached[T]:
@@ -113,9 +119,18 @@ class PlexCache:
         locked, cache_ok = self._safe(
             lambda: self.cache.add(lock_key, owner, timeout=max(1, round(self.wait)) + 1), False
         )
-        if locked or not cache_ok:
-            return self._load(key, ttl, loader, lock_key if locked else None, owner)
-        return self._wait_for_leader(key, ttl, loader, lock_key)
+        if not cache_ok:
+            return self._load(key, ttl, loader, None, owner)
+        if not locked:
+            return self._wait_for_leader(key, ttl, loader, lock_key)
+        # A leader that finished between our get and our add left its answer: use it.
+        envelope, _ = self._safe(lambda: self.cache.get(key))
+        if envelope is not None:
+            self._release(lock_key, owner)
+            return self._from_envelope(envelope, "HIT")
+        # An older leader's failure must not be handed to the callers who now wait on us.
+        self._safe(lambda: self.cache.delete(f"{key}:failed"))
+        return self._load(key, ttl, loader, lock_key, owner)
 
     def forget(self, key: str) -> None:
         self._safe(lambda: self.cache.delete_many([key, f"{key}:stale"]))
@@ -132,28 +147,31 @@ class PlexCache:
         self, key: str, ttl: int, loader: Callable[[], T], lock_key: str | None, owner: str
     ) -> Cached[T]:
         try:
-            value = loader()
-        except STALE_ON as exc:
-            self._tell_waiters(key, exc)
-            stale, _ = self._safe(lambda: self.cache.get(f"{key}:stale"))
-            if stale is not None:
-                return self._from_envelope(stale, "STALE", exc)
-            raise
-        except PlexNotFound as exc:
-            # Gone for real: a last good copy of it must not come back.
-            self._tell_waiters(key, exc)
-            self.forget(key)
-            raise
-        except PlexAuthError as exc:
-            self._tell_waiters(key, exc)
-            raise
+            try:
+                value = loader()
+            except STALE_ON as exc:
+                self._tell_waiters(key, exc)
+                stale, _ = self._safe(lambda: self.cache.get(f"{key}:stale"))
+                if stale is not None:
+                    return self._from_envelope(stale, "STALE", exc)
+                raise
+            except PlexNotFound as exc:
+                # Gone for real: a last good copy of it must not come back.
+                self._tell_waiters(key, exc)
+                self.forget(key)
+                raise
+            except PlexAuthError as exc:
+                self._tell_waiters(key, exc)
+                raise
+            # Stored before the lock is released (below): a waiter that saw neither a lock
+            # nor a value would ask Plex a second time.
+            envelope = (self.clock(), value)
+            self._safe(lambda: self.cache.set(key, envelope, timeout=ttl))
+            self._safe(lambda: self.cache.set(f"{key}:stale", envelope, timeout=self.stale_ttl))
+            return Cached(value, "MISS")
         finally:
             if lock_key is not None:
                 self._release(lock_key, owner)
-        envelope = (self.clock(), value)
-        self._safe(lambda: self.cache.set(f"{key}:stale", envelope, timeout=self.stale_ttl))
-        self._safe(lambda: self.cache.set(key, envelope, timeout=ttl))
-        return Cached(value, "MISS")
 
     def _release(self, lock_key: str, owner: str) -> None:
         # Only our own lock: if ours expired and another caller took it, leave theirs alone.

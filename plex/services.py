@@ -180,7 +180,7 @@ class PlexService:
 
     def image(self, path: str, width: int, height: int) -> Cached[Image]:
         """A poster or art image, after checking that this user may see its item."""
-        match = IMAGE_PATH.match(path)
+        match = IMAGE_PATH.fullmatch(path)  # fullmatch: "$" alone would allow a trailing newline
         if match is None:
             raise PlexNotFound("Not a Plex library image.")
         # The user's own (cached) view of the item decides: a 404 for them is a 404 here.

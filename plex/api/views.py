@@ -180,6 +180,13 @@ def recently_added(request: Request) -> Response:
     return _answer(result, items_json(result.value))
 
 
+def _etag_matches(etag: str, if_none_match: str) -> bool:
+    """RFC 9110 weak comparison: `*`, or any listed tag equal to ours with or without W/."""
+    if if_none_match.strip() == "*":
+        return True
+    return any(tag.strip().removeprefix("W/") == etag for tag in if_none_match.split(","))
+
+
 class ImageRenderer(BaseRenderer):
     """Lets a client that accepts only images get one; errors still go out as JSON text."""
 
@@ -203,7 +210,7 @@ def image(request: Request) -> HttpResponse:
     query = params.validated(params.ImageParams, request)
     result = _service(request).image(query["path"], query["width"], query["height"])
     etag = f'"{hashlib.sha256(result.value.content).hexdigest()[:32]}"'
-    if etag in request.headers.get("If-None-Match", ""):
+    if _etag_matches(etag, request.headers.get("If-None-Match", "")):
         response = HttpResponse(status=304)
     else:
         response = HttpResponse(result.value.content, content_type=result.value.content_type)

@@ -1,0 +1,397 @@
+"""Load the JSON API served by gunicorn and print throughput, latency and upstream figures.
+
+Everything runs in its own process: the Plex emulator (--movies 2000), gunicorn (2 sync
+workers, DEBUG off, a SQLite database and a Redis database of their own) and this load
+generator (threads, one requests.Session each).
+
+    .venv/bin/python bench/api_load.py [--concurrency 8] [--requests 3000] [--duration 15]
+                                       [--pages 40] [--burst 100] [--burst-threads 50]
+
+Figures:
+  1. warm cache: req/s, p50 and p99 of GET /api/v1/plex/libraries/1/items?limit=50 (a HIT);
+  2. the same for GET /api/v1/ (authenticated, no Plex call), and the items/trivial ratios;
+  3. cold cache: the latency of the first request for each of --pages distinct pages;
+  4. coalescing: how many requests Plex sees for --burst concurrent identical cold requests.
+
+The per-user API throttle (1200/min by default) would cap one user at 20 req/s, so gunicorn
+runs with API_THROTTLE_RATE=100000/s: the throttle's cache round trip is still measured.
+REDIS_URL defaults to redis://127.0.0.1:6379/14 (BENCH_REDIS_URL or --redis-url), which is
+emptied before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+OWNER_TOKEN = "bench-owner-token-6c2f1a"
+FRIEND_TOKEN = "bench-friend-token-0e9d44"
+ITEMS = "/api/v1/plex/libraries/1/items?limit=50"
+TRIVIAL = "/api/v1/"
+UPSTREAM_PAGE = "/library/sections/1/all"
+
+
+# -- processes ---------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"manage.py {args[0]} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def start_emulator(env: dict[str, str], movies: int) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "plex.emulator",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--owner-token",
+            OWNER_TOKEN,
+            "--friend-token",
+            FRIEND_TOKEN,
+            "--movies",
+            str(movies),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    first = proc.stdout.readline().strip() if proc.stdout else ""
+    prefix = "Plex emulator at "
+    if not first.startswith(prefix):
+        proc.kill()
+        raise SystemExit(f"the emulator did not start: {first!r}")
+    return proc, first.removeprefix(prefix)
+
+
+def start_gunicorn(
+    env: dict[str, str], workers: int, log: Path
+) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "medianest.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"gunicorn exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return proc, url
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"gunicorn did not answer /healthz within 60 s:\n{log.read_text()[-3000:]}")
+
+
+def stop(processes: list[subprocess.Popen]) -> None:
+    for proc in processes:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in processes:
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+# -- load ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    latencies: list[float]  # seconds, one per request
+    elapsed: float  # wall time of the whole run
+    statuses: Counter[int]
+    cache: Counter[str]  # X-Cache values
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.elapsed if self.elapsed else 0.0
+
+    def pct(self, p: float) -> float:
+        """Nearest-rank percentile, in milliseconds."""
+        ordered = sorted(self.latencies)
+        if not ordered:
+            return float("nan")
+        return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)] * 1000
+
+
+def run_load(
+    base: str,
+    headers: dict[str, str],
+    paths: Callable[[int], str],
+    total: int,
+    concurrency: int,
+    duration: float | None = None,
+) -> Run:
+    """`total` requests (or fewer if `duration` runs out) by `concurrency` threads, each with its
+    own session; request number n asks for paths(n). All threads start together."""
+    counter = iter(range(total))
+    counter_lock = threading.Lock()
+    barrier = threading.Barrier(concurrency + 1)
+    results: list[tuple[float, int, str]] = []
+    results_lock = threading.Lock()
+    stop_at: list[float] = [math.inf]
+
+    def worker() -> None:
+        session = requests.Session()
+        session.headers.update(headers)
+        mine: list[tuple[float, int, str]] = []
+        barrier.wait()
+        while time.perf_counter() < stop_at[0]:
+            with counter_lock:
+                n = next(counter, None)
+            if n is None:
+                break
+            started = time.perf_counter()
+            response = session.get(f"{base}{paths(n)}", timeout=60)
+            elapsed = time.perf_counter() - started
+            mine.append((elapsed, response.status_code, response.headers.get("X-Cache", "-")))
+        session.close()
+        with results_lock:
+            results.extend(mine)
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    started = time.perf_counter()
+    if duration is not None:
+        stop_at[0] = started + duration
+    barrier.wait()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    return Run(
+        latencies=[latency for latency, _, _ in results],
+        elapsed=elapsed,
+        statuses=Counter(status for _, status, _ in results),
+        cache=Counter(state for _, _, state in results),
+    )
+
+
+def check_ok(name: str, run: Run) -> None:
+    if set(run.statuses) != {200}:
+        raise SystemExit(f"{name}: not every answer was 200: {dict(run.statuses)}")
+
+
+def emulator_stats(url: str) -> dict:
+    return requests.get(f"{url}/__emulator__/stats", timeout=10).json()
+
+
+def reset_emulator_stats(url: str) -> None:
+    requests.post(f"{url}/__emulator__/stats/reset", timeout=10).raise_for_status()
+
+
+# -- the benchmark -------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--concurrency", type=int, default=8, help="load threads (default 8)")
+    parser.add_argument(
+        "--requests", type=int, default=3000, help="requests per warm run (default 3000)"
+    )
+    parser.add_argument(
+        "--duration", type=float, default=15.0, help="cap per warm run, seconds (default 15)"
+    )
+    parser.add_argument("--pages", type=int, default=40, help="cold pages (default 40)")
+    parser.add_argument("--burst", type=int, default=100, help="identical cold requests")
+    parser.add_argument("--burst-threads", type=int, default=50)
+    parser.add_argument("--movies", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
+        help="a Redis database the benchmark may empty",
+    )
+    args = parser.parse_args(argv)
+    if min(args.concurrency, args.requests, args.pages, args.burst, args.burst_threads) < 1:
+        parser.error("counts must be 1 or more")
+
+    store = redis.Redis.from_url(args.redis_url, socket_connect_timeout=2, socket_timeout=5)
+    try:
+        store.flushdb()
+    except redis.RedisError as exc:
+        raise SystemExit(f"Redis at {args.redis_url} does not answer: {exc}") from None
+
+    processes: list[subprocess.Popen] = []
+    with tempfile.TemporaryDirectory(prefix="medianest-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
+            "REDIS_URL": args.redis_url,
+            "DEBUG": "0",
+            "SECRET_KEY": "bench-secret-key-9f8e7d6c5b4a3210-not-for-production-use-xyz",
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "API_THROTTLE_RATE": "100000/s",
+        }
+        try:
+            setup_started = time.perf_counter()
+            emulator, plex_url = start_emulator(env, args.movies)
+            processes.append(emulator)
+            manage(env, "migrate", "--noinput")
+            out = manage(env, "plex_user", "bench", "--plex-token", OWNER_TOKEN)
+            api_token = out.strip().splitlines()[-1].removeprefix("API token: ").strip()
+            manage(env, "plex_configure", "--url", plex_url)
+            log = tmp / "gunicorn.log"
+            app, base = start_gunicorn(env, args.workers, log)
+            processes.append(app)
+            headers = {"Authorization": f"Token {api_token}", "Accept": "application/json"}
+            setup = time.perf_counter() - setup_started
+            report(args, base, plex_url, headers, store, setup)
+        finally:
+            stop(processes)
+            try:
+                store.flushdb()
+            finally:
+                store.close()
+    return 0
+
+
+def report(
+    args: argparse.Namespace,
+    base: str,
+    plex_url: str,
+    headers: dict[str, str],
+    store: redis.Redis,
+    setup: float,
+) -> None:
+    conc = args.concurrency
+    print(
+        f"MediaNest API load: gunicorn {args.workers} sync workers, DEBUG=0, SQLite, Redis "
+        f"{args.redis_url}; emulator {args.movies} movies; {conc} client threads; "
+        f"{os.cpu_count()} CPUs (shared by all processes); setup {setup:.1f} s"
+    )
+    print()
+
+    # Warm-up: the page is cached once, then every worker process and connection is used.
+    first = requests.get(f"{base}{ITEMS}", headers=headers, timeout=30)
+    if first.status_code != 200:
+        raise SystemExit(f"GET {ITEMS}: {first.status_code} {first.text[:300]}")
+    warm_n = max(conc * 20, 200)
+    check_ok("warm-up items", run_load(base, headers, lambda n: ITEMS, warm_n, conc))
+    check_ok("warm-up trivial", run_load(base, headers, lambda n: TRIVIAL, warm_n, conc))
+
+    # 1 and 2: warm cache versus the trivial view.
+    items = run_load(base, headers, lambda n: ITEMS, args.requests, conc, args.duration)
+    check_ok("items", items)
+    if set(items.cache) != {"HIT"}:
+        raise SystemExit(f"items: expected only cache HITs, got {dict(items.cache)}")
+    trivial = run_load(base, headers, lambda n: TRIVIAL, args.requests, conc, args.duration)
+    check_ok("trivial", trivial)
+    # The same one request at a time: the cost of a request without queueing.
+    solo = max(args.requests // 10, 50)
+    items_solo = run_load(base, headers, lambda n: ITEMS, solo, 1, args.duration)
+    check_ok("items, one at a time", items_solo)
+    trivial_solo = run_load(base, headers, lambda n: TRIVIAL, solo, 1, args.duration)
+    check_ok("trivial, one at a time", trivial_solo)
+
+    # 3: cold cache, each page asked once, one at a time.
+    store.flushdb()
+    reset_emulator_stats(plex_url)
+    cold = run_load(base, headers, lambda n: f"{ITEMS}&offset={n * 50}", args.pages, concurrency=1)
+    check_ok("cold", cold)
+    cold_upstream = emulator_stats(plex_url)["by_path"].get(UPSTREAM_PAGE, 0)
+
+    # 4: a burst of identical cold requests.
+    store.flushdb()
+    reset_emulator_stats(plex_url)
+    burst_path = f"{ITEMS}&offset=1000"
+    burst = run_load(base, headers, lambda n: burst_path, args.burst, args.burst_threads)
+    check_ok("burst", burst)
+    stats = emulator_stats(plex_url)
+    burst_upstream = stats["by_path"].get(UPSTREAM_PAGE, 0)
+
+    rows = [
+        ("warm items (HIT)", items, conc),
+        ("trivial GET /api/v1/", trivial, conc),
+        ("warm items (HIT), sequential", items_solo, 1),
+        ("trivial, sequential", trivial_solo, 1),
+        ("cold items, 1st request/page", cold, 1),
+        ("burst, identical cold", burst, args.burst_threads),
+    ]
+    header = f"{'run':<30} {'conc':>4} {'requests':>8} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}"
+    print(header)
+    print("-" * len(header))
+    for name, run, threads in rows:
+        print(
+            f"{name:<30} {threads:>4} {len(run.latencies):>8} {run.rate:>9.1f} "
+            f"{run.pct(50):>8.2f} {run.pct(99):>8.2f}"
+        )
+    print()
+    print(f"GET {ITEMS} (warm) vs GET {TRIVIAL}:")
+    print(f"  throughput ratio items/trivial: {items.rate / trivial.rate:.2f}")
+    print(f"  p50 ratio items/trivial:        {items.pct(50) / trivial.pct(50):.2f}")
+    print(f"  p99 ratio items/trivial:        {items.pct(99) / trivial.pct(99):.2f}")
+    print(f"  sequential p50 ratio:           {items_solo.pct(50) / trivial_solo.pct(50):.2f}")
+    print()
+    print(f"Cold cache ({args.pages} distinct pages, offset 0..{(args.pages - 1) * 50}):")
+    print(f"  p50 {cold.pct(50):.2f} ms, p99 {cold.pct(99):.2f} ms, X-Cache {dict(cold.cache)}")
+    print(f"  upstream {UPSTREAM_PAGE} requests: {cold_upstream} (one per page expected)")
+    print(f"  cold/warm p50 ratio (both sequential): {cold.pct(50) / items_solo.pct(50):.2f}")
+    print()
+    print(
+        f"Coalescing: {args.burst} concurrent identical cold requests "
+        f"({args.burst_threads} threads), GET {burst_path}:"
+    )
+    print(f"  upstream {UPSTREAM_PAGE} requests: {burst_upstream} (1 expected)")
+    print(f"  upstream requests per 100 client requests: {burst_upstream * 100 / args.burst:.1f}")
+    print(f"  all upstream requests: {stats['requests']}; X-Cache {dict(burst.cache)}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
