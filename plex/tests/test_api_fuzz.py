@@ -5,8 +5,12 @@ with pytest 9 ('Function' object has no attribute '_nodeid')."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from rest_framework.authtoken.models import Token
 
@@ -17,7 +21,18 @@ EXAMPLES_PER_OPERATION = 25
 
 
 @pytest.fixture
-def api_token(db, emulator) -> str:
+def keep_test_connection() -> Iterator[None]:
+    """The WSGI app is called directly: like Django's test client, keep it from closing the
+    test's database connection (and its transaction) at the end of each request."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def api_token(db, emulator, keep_test_connection: None) -> str:
     config = ServiceConfig.objects.create(url=emulator.url)
     config.test_connection(emulator.friend_token)
     user = User.objects.create(username="fuzzer", plex_token=emulator.friend_token)
