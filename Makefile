@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format install migrate clean bench
+.PHONY: run test lint format install migrate clean bench browser
 
 # Tests that need Redis (shared circuit breaker, caching) use this database of the local Redis.
 export TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
@@ -27,9 +27,22 @@ migrate: $(STAMP)
 run: migrate
 	$(PY) manage.py demo
 
+# Browser tests drive Debian's Chromium through Playwright (which must not download its own).
+export CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x "$(CHROMIUM)" || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Chromium for the browser tests (apt-get install chromium)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "The browser tests need Chromium at $(CHROMIUM)."; \
+	    echo "Install it (Debian/Ubuntu: sudo apt-get install chromium) or run make test CHROMIUM=/path/to/chromium."; \
+	    exit 1; \
+	  fi; }
+
 # SQLite and a local-memory cache unless DATABASE_URL / REDIS_URL say otherwise.
 # Tests that need Redis use TEST_REDIS_URL (default redis://127.0.0.1:6379/15).
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) .ci/services.py
 	$(PY) -m pytest $(PYTEST_ARGS)
 

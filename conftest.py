@@ -1,12 +1,16 @@
-"""Fixtures shared by every app's tests: real Redis, and the users the tests act as."""
+"""Fixtures shared by every app's tests: real Redis and the Plex emulator."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 import redis
+
+if TYPE_CHECKING:
+    from plex.emulator import Emulator
 
 
 @pytest.fixture(scope="session")
@@ -73,3 +77,27 @@ def redis_cache(settings, redis_client: redis.Redis, redis_url: str) -> Iterator
     yield redis_url
     caches["default"].close()
     forget_all()
+
+
+@pytest.fixture(scope="session")
+def _emulator_server() -> Iterator[Emulator]:
+    from plex.emulator import Emulator
+
+    with Emulator(
+        owner_token="owner-token-7f3a9c2e51",
+        friend_token="friend-token-4b8d6e1f09",
+        stranger_token="stranger-token-2c5e8a7d31",
+        movies=240,
+        shows=8,
+    ) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def emulator(_emulator_server: Emulator) -> Iterator[Emulator]:
+    """The Plex emulator over real sockets (it plays plex.tv too), with no fault and zeroed
+    statistics, left that way afterwards. One server for the whole run: it starts in a second."""
+    _emulator_server.clear_fault()
+    _emulator_server.reset_stats()
+    yield _emulator_server
+    _emulator_server.clear_fault()

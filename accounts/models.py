@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 
@@ -39,3 +41,29 @@ class User(AbstractUser):
         if not self.plex_token_invalid:
             self.plex_token_invalid = True
             type(self).objects.filter(pk=self.pk).update(plex_token_invalid=True)
+
+
+class Installation(models.Model):
+    """This MediaNest installation as plex.tv knows it: one row, made on first use."""
+
+    # Plex lists every sign-in under the client identifier it came from; a new id per
+    # restart would pile up "new device" entries in the users' Plex accounts.
+    client_identifier = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.client_identifier
+
+    @classmethod
+    def plex_client_identifier(cls) -> str:
+        """PLEX_CLIENT_IDENTIFIER when set; else the one generated once and kept here."""
+        from django.conf import settings
+
+        if settings.PLEX_CLIENT_IDENTIFIER:
+            return settings.PLEX_CLIENT_IDENTIFIER
+        installation = cls.objects.order_by("pk").first()
+        if installation is None:
+            installation, _ = cls.objects.get_or_create(
+                pk=1, defaults={"client_identifier": str(uuid.uuid4())}
+            )
+        return installation.client_identifier

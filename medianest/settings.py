@@ -61,6 +61,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "medianest.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -214,3 +215,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+LOGIN_URL = "accounts:signin"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "accounts:signin"
+
+# Sign in with Plex. The URLs point at the real plex.tv; the demo and the tests point them at
+# the emulator, which plays plex.tv too.
+PLEX_TV_URL = (envurl("PLEX_TV_URL", {"http", "https"}) or "https://plex.tv").rstrip("/")
+PLEX_AUTH_URL = envurl("PLEX_AUTH_URL", {"http", "https"}) or "https://app.plex.tv/auth"
+# A stable id for this installation; generated once and kept in the database when unset.
+PLEX_CLIENT_IDENTIFIER = envstr("PLEX_CLIENT_IDENTIFIER", "")
+PLEX_PRODUCT = "MediaNest"

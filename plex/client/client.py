@@ -8,25 +8,21 @@ tree, logs the request at DEBUG and parses the JSON. The public methods are one 
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
 import pybreaker
 import requests
-import urllib3
 
 from . import redaction
 from .breaker import PlexBreaker, make_breaker
 from .errors import (
-    PlexAuthError,
-    PlexBadRequest,
     PlexBadResponse,
-    PlexError,
     PlexNotFound,
     PlexUnavailable,
 )
-from .session import RETRY_STATUSES, RETRY_TOTAL, make_session
+from .http import send
+from .session import make_session
 from .types import TYPE_IDS, Image, Library, MediaItem, Page, ServerIdentity, ServerInfo
 
 logger = logging.getLogger("plex.client")
@@ -125,62 +121,16 @@ class PlexClient:
     def _send(
         self, path: str, params: dict[str, Any], headers: dict[str, str]
     ) -> requests.Response:
-        started = time.perf_counter()
-        try:
-            response = self.session.get(
-                self.base_url + path,
-                params=params,
-                headers=headers,
-                timeout=(self.timeout, self.timeout),
-            )
-        except (requests.Timeout, requests.ConnectionError) as exc:
-            # Once urllib3's retries are spent, a timeout arrives as ConnectionError(MaxRetryError)
-            # rather than requests.Timeout; its reason tells a slow server from a dead one.
-            if isinstance(exc, requests.Timeout) or _timed_out(exc):
-                self._log(path, "timeout", started)
-                raise PlexUnavailable(
-                    f"Plex at {self.server} did not answer within {self.timeout:g} s "
-                    f"({RETRY_TOTAL + 1} attempts)."
-                ) from None
-            self._log(path, "connection error", started)
-            reason = "refused the connection" if "refused" in str(exc).lower() else "is unreachable"
-            raise PlexUnavailable(
-                f"Plex at {self.server} {reason} ({RETRY_TOTAL + 1} attempts)."
-            ) from None
-        except requests.RequestException as exc:
-            # Chunked/decoding errors: the server answered, but not with a whole response.
-            self._log(path, type(exc).__name__, started)
-            raise PlexBadResponse(f"Plex at {self.server} sent a broken response.") from None
-        self._log(path, response.status_code, started)
-        self._raise_for_status(response, path)
-        return response
-
-    def _log(self, path: str, outcome: int | str, started: float) -> None:
-        if logger.isEnabledFor(logging.DEBUG):
-            elapsed_ms = (time.perf_counter() - started) * 1000
-            logger.debug("GET %s -> %s in %.0f ms", path, outcome, elapsed_ms)
-
-    def _raise_for_status(self, response: requests.Response, path: str) -> None:
-        # Status first: Plex's error bodies are HTML even when JSON was asked for.
-        status = response.status_code
-        if status < 400:
-            return
-        if status == 401:
-            raise PlexAuthError(
-                f"Plex at {self.server} refused the token (401): sign in again.", status=status
-            )
-        if status == 404:
-            raise PlexNotFound(f"Plex at {self.server} has no {path} (404).", status=status)
-        if status == 400:
-            raise PlexBadRequest(
-                f"Plex at {self.server} refused {path} as invalid (400).", status=status
-            )
-        if status >= 500:
-            tries = f" after {RETRY_TOTAL + 1} attempts" if status in RETRY_STATUSES else ""
-            raise PlexUnavailable(
-                f"Plex at {self.server} is failing ({status}){tries}.", status=status
-            )
-        raise PlexError(f"Plex at {self.server} answered {status} for {path}.", status=status)
+        return send(
+            self.session,
+            "GET",
+            self.base_url + path,
+            server=self.server,
+            path=path,
+            timeout=self.timeout,
+            params=params,
+            headers=headers,
+        )
 
     def _container(self, response: requests.Response) -> dict[str, Any]:
         try:
@@ -313,14 +263,6 @@ class PlexClient:
         if not content_type.startswith("image/") or not response.content:
             raise PlexBadResponse(f"Plex at {self.server} sent no image for {path}.")
         return Image(content=response.content, content_type=content_type)
-
-
-def _timed_out(exc: requests.RequestException) -> bool:
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    # NewConnectionError (refused, unreachable) subclasses ConnectTimeoutError in urllib3 2.
-    return isinstance(reason, urllib3.exceptions.TimeoutError) and not isinstance(
-        reason, urllib3.exceptions.NewConnectionError
-    )
 
 
 def _segment(value: str | int) -> str:

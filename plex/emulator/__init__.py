@@ -1,8 +1,8 @@
 """A Plex Media Server emulator: the real API over real sockets, for the demo, tests and benchmarks.
 
 No Django here. `Emulator(...).start()` serves in a background thread of this process;
-`python -m plex.emulator` serves in the foreground. See library.py for what it holds and
-server.py for what it answers.
+`python -m plex.emulator` serves in the foreground. See library.py for what it holds,
+server.py for what it answers and plextv.py for the plex.tv sign-in it also plays.
 """
 
 from __future__ import annotations
@@ -13,15 +13,17 @@ import urllib.request
 from typing import Any
 
 from .library import Library
+from .plextv import PlexAccount, PlexTV
 from .server import EmulatorHTTPServer, EmulatorState, Fault
 
-__all__ = ["Emulator", "Fault", "Library"]
+__all__ = ["Emulator", "Fault", "Library", "PlexAccount"]
 
 DEFAULT_VERSION = "1.43.2.10687-563d026ea"
 
 
 class Emulator:
-    """A Plex Media Server with an owner and a friend, on `host:port` (0 picks a free port)."""
+    """A Plex Media Server with an owner and a friend, on `host:port` (0 picks a free port),
+    and plex.tv with their accounts and a stranger's, on the same port."""
 
     def __init__(
         self,
@@ -35,6 +37,8 @@ class Emulator:
         port: int = 0,
         friendly_name: str = "MediaNest Emulator",
         version: str = DEFAULT_VERSION,
+        stranger_token: str | None = None,
+        pin_ttl: int = 1800,
     ) -> None:
         self.owner_token = owner_token
         self.friend_token = friend_token
@@ -43,12 +47,23 @@ class Emulator:
         self.host = host
         self.port = port
         self.library = Library(movies=movies, shows=shows, seed=seed)
+        self.plex_tv = PlexTV(
+            owner_token=owner_token,
+            friend_token=friend_token,
+            stranger_token=stranger_token,
+            machine_identifier=self.library.machine_identifier,
+            friendly_name=friendly_name,
+            version=version,
+            pin_ttl=pin_ttl,
+        )
+        self.accounts: dict[str, PlexAccount] = self.plex_tv.accounts
         self.state = EmulatorState(
             self.library,
             owner_token=owner_token,
             friend_token=friend_token,
             friendly_name=friendly_name,
             version=version,
+            plex_tv=self.plex_tv,
         )
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None

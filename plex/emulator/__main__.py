@@ -14,6 +14,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=32400, help="0 picks a free port")
     parser.add_argument("--owner-token", default="owner-token-0123456789")
     parser.add_argument("--friend-token", default="friend-token-0123456789")
+    parser.add_argument(
+        "--stranger-token", default=None, help="the token of the stranger's own (absent) server"
+    )
     parser.add_argument("--movies", type=int, default=120)
     parser.add_argument("--shows", type=int, default=12)
     parser.add_argument("--seed", type=int, default=42)
@@ -28,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         host=args.host,
         port=args.port,
+        stranger_token=args.stranger_token,
     )
     try:
         emulator.start()
@@ -37,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Plex emulator at {emulator.url}", flush=True)
     print(f"owner token:  {emulator.owner_token}", flush=True)
     print(f"friend token: {emulator.friend_token}", flush=True)
+    # plex.tv account tokens: fresh each run, for /api/v2/user and /api/v2/resources.
+    for account in emulator.accounts.values():
+        print(f"{account.key} account token (plex.tv): {account.auth_token}", flush=True)
     try:
         emulator._thread.join()  # type: ignore[union-attr]
     except KeyboardInterrupt:

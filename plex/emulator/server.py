@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from . import images
+from . import images, plextv
 from .library import Library, Section
 from .render import container, html_body, to_json, to_xml
 
@@ -107,8 +107,10 @@ class EmulatorState:
         friend_token: str,
         friendly_name: str,
         version: str,
+        plex_tv: plextv.PlexTV | None = None,
     ) -> None:
         self.library = library
+        self.plex_tv = plex_tv  # None: a bare Plex Media Server, plex.tv paths answer 404
         self.owner_token = owner_token
         self.friend_token = friend_token
         self.friendly_name = friendly_name
@@ -223,6 +225,16 @@ class PlexHandler(BaseHTTPRequestHandler):
             elif fault.mode == "reset":
                 self._reset()
                 return
+        if state.plex_tv is not None and plextv.handles(path):
+            # plex.tv shares the port (one URL to configure), after the fault: it fails alike.
+            host, port = self.server.server_address[:2]
+            status, body, content_type, headers = state.plex_tv.handle(
+                method, path, query, self.headers, self._read_body(), (str(host), int(port))
+            )
+            if fault.mode == "malformed" and path.startswith(fault.path_prefix or "/") and body:
+                body = body[: max(1, len(body) // 2)]
+            self._send(status, body, content_type, headers)
+            return
         try:
             if method != "GET":
                 raise HttpError(405 if path != "/" else 400)
@@ -237,6 +249,17 @@ class PlexHandler(BaseHTTPRequestHandler):
         if fault.mode == "malformed" and path.startswith(fault.path_prefix or "/"):
             body = body[: max(1, len(body) // 2)]  # truncated, with a matching Content-Length
         self._send(status, body, content_type, headers)
+
+    def _read_body(self) -> bytes:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = 0
+        # Capped: whatever is left unread makes the next keep-alive request garbage, so close.
+        if length > 1024 * 1024:
+            self.close_connection = True
+            return self.rfile.read(1024 * 1024)
+        return self.rfile.read(length) if length > 0 else b""
 
     def _send(
         self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None

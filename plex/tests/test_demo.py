@@ -42,8 +42,10 @@ def test_the_demo_serves_the_admin_on_the_emulator(tmp_path: Path, unused_tcp_po
             lines.append(line)
             if "Connected to" in line:
                 break
-        admin_url = f"http://127.0.0.1:{unused_tcp_port}/admin/"
-        assert any(admin_url in line for line in lines) or _wait_for_line(demo, admin_url, lines)
+        site_url = f"http://127.0.0.1:{unused_tcp_port}/"
+        admin_url = f"{site_url}admin/"
+        announced = f"MediaNest: {site_url}"
+        assert any(announced in line for line in lines) or _wait_for_line(demo, announced, lines)
         login = _get_when_up(f"{admin_url}login/")
         assert login.status_code == 200
         assert "Log in" in login.text

@@ -3,8 +3,10 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+from io import StringIO
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -39,23 +41,36 @@ class Command(BaseCommand):
         emulator = Emulator(
             owner_token=secrets.token_urlsafe(20),
             friend_token=secrets.token_urlsafe(20),
+            stranger_token=secrets.token_urlsafe(20),
             movies=movies,
             shows=shows,
             host=host,
             port=emulator_port,
         ).start()
 
+        # The emulator plays plex.tv as well: "Sign in with Plex" goes through its sign-in
+        # page (owner, friend, and a stranger without access). Only these two settings know;
+        # runserver runs in this process, so it sees them.
+        settings.PLEX_TV_URL = emulator.url
+        settings.PLEX_AUTH_URL = f"{emulator.url}/auth"
+
         # The admin's password is set once; a later run keeps whatever it was changed to.
         password = None if User.objects.filter(username="admin").exists() else "admin"
         call_command(
-            "plex_user", "admin", plex_token=emulator.owner_token, staff=True, password=password
+            "plex_user",
+            "admin",
+            plex_token=emulator.owner_token,
+            staff=True,
+            password=password,
+            stdout=StringIO(),
         )
-        call_command("plex_user", "friend", plex_token=emulator.friend_token)
         call_command("plex_configure", url=emulator.url)
 
         self.stdout.write(
             self.style.SUCCESS(
-                f"\nMediaNest: http://{host}:{port}/admin/  (user admin, password admin)\n"
+                f"\nMediaNest: http://{host}:{port}/\n"
+                "  Sign in with Plex, then pick an account on the emulator's Plex page.\n"
+                "  Admin site: /admin/ (user admin, password admin).\n"
             )
         )
         try:

@@ -1,0 +1,173 @@
+"""Sign in with Plex: the PIN flow of PLEX_API.md, as steps the views call.
+
+1. `start`: create a strong PIN at plex.tv; remember it and a random `state` in the session.
+2. The browser approves the PIN on Plex's page, which forwards back with our `state`.
+3. `check`: the PIN's token, once Plex has it (polled no faster than once a second).
+4. `finish`: the account, and its access token for *our* server from its resources; no such
+   resource means this account has no access to this server.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.utils.crypto import constant_time_compare
+
+from accounts.models import Installation, User
+from plex.client import PlexError, PlexNotFound
+from plex.client.plextv import PlexAccount, PlexTvClient, auth_url
+from plex.models import ServiceConfig
+
+SESSION_KEY = "plex_signin"
+MIN_CHECK_INTERVAL = 1.0  # plex.tv answers 429 to faster polling
+
+
+class SignInFailed(Exception):
+    """The sign-in cannot go on; `message` is for the person, `status` for the response."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class NoAccess(SignInFailed):
+    def __init__(self, account: PlexAccount) -> None:
+        super().__init__(
+            f"The Plex account {account.username} has no access to this server.", status=403
+        )
+        self.account = account
+
+
+@dataclass
+class Waiting:
+    """Plex has not approved the PIN yet: ask again shortly."""
+
+    reason: str = ""
+
+
+def plextv() -> PlexTvClient:
+    return PlexTvClient(
+        settings.PLEX_TV_URL,
+        client_identifier=Installation.plex_client_identifier(),
+        product=settings.PLEX_PRODUCT,
+    )
+
+
+def _server() -> ServiceConfig:
+    config = ServiceConfig.objects.active()
+    if config is None:
+        raise SignInFailed(
+            "No Plex server is set up yet. An administrator must add one first.", status=503
+        )
+    return config
+
+
+def start(request: HttpRequest, forward_url: str, next_url: str) -> str:
+    """Create a PIN and return the URL of Plex's sign-in page for it."""
+    _server()
+    client = plextv()
+    try:
+        pin = client.create_pin()
+    except PlexError:
+        raise SignInFailed(
+            "Plex's sign-in service is not answering. Try again in a moment.", status=503
+        ) from None
+    state = secrets.token_urlsafe(24)
+    request.session[SESSION_KEY] = {
+        "pin": pin.id,
+        "code": pin.code,
+        "state": state,
+        "next": next_url,
+        "expires": time.time() + max(pin.expires_in, 60),
+        "checked": 0.0,
+    }
+    separator = "&" if "?" in forward_url else "?"
+    return auth_url(
+        settings.PLEX_AUTH_URL,
+        client_identifier=client.client_identifier,
+        code=pin.code,
+        forward_url=f"{forward_url}{separator}state={state}",
+        product=settings.PLEX_PRODUCT,
+    )
+
+
+def check(request: HttpRequest, state: str) -> User | Waiting:
+    """The signed-in user once Plex approved the PIN, or Waiting."""
+    flow: dict[str, Any] | None = request.session.get(SESSION_KEY)
+    if not flow or not state or not constant_time_compare(state, flow["state"]):
+        raise SignInFailed(
+            "This sign-in did not start in this browser, or it was already used. Start again."
+        )
+    if time.time() > flow["expires"]:
+        forget(request)
+        raise SignInFailed("The Plex sign-in expired before it was approved. Start again.")
+    now = time.time()
+    if now - flow["checked"] < MIN_CHECK_INTERVAL:
+        return Waiting()
+    flow["checked"] = now
+    request.session.modified = True
+    client = plextv()
+    try:
+        pin = client.check_pin(flow["pin"])
+    except PlexNotFound:
+        forget(request)
+        raise SignInFailed(
+            "The Plex sign-in expired before it was approved. Start again."
+        ) from None
+    except PlexError:
+        return Waiting("Plex is slow to answer; still trying.")
+    if not pin.auth_token:
+        return Waiting()
+    return finish(client, pin.auth_token)
+
+
+def finish(client: PlexTvClient, account_token: str) -> User:
+    config = _server()
+    try:
+        if not config.machine_identifier:
+            config.test_connection()  # /identity tells the machine identifier, no token needed
+        account = client.account(account_token)
+        server_token = client.server_token(account_token, config.machine_identifier)
+    except PlexError:
+        raise SignInFailed(
+            "Plex is not answering, so MediaNest cannot check your access. Try again shortly.",
+            status=503,
+        ) from None
+    if server_token is None:
+        raise NoAccess(account)
+    return _user_for(account, server_token)
+
+
+def forget(request: HttpRequest) -> dict[str, Any] | None:
+    return request.session.pop(SESSION_KEY, None)
+
+
+def _user_for(account: PlexAccount, server_token: str) -> User:
+    """The MediaNest user of this Plex account, created on first sign-in, refreshed after."""
+    user = User.objects.filter(plex_id=account.id).first()
+    if user is None:
+        user = User(username=_free_username(account.username or f"plex-{account.id}"))
+        user.plex_id = account.id
+        user.set_unusable_password()  # Plex is how they sign in
+    user.plex_username = account.username
+    user.plex_avatar = account.thumb if account.thumb.startswith(("https://", "http://")) else ""
+    if account.email and not user.email:
+        user.email = account.email
+    user.set_plex_token(server_token)
+    user.save()
+    return user
+
+
+def _free_username(wanted: str) -> str:
+    base = wanted[:140]
+    candidate, number = base, 1
+    while User.objects.filter(username=candidate).exists():
+        number += 1
+        candidate = f"{base}-{number}"
+    return candidate

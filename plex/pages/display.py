@@ -1,0 +1,188 @@
+"""What the page views hand their templates besides Plex's own values: query parameters read
+strictly, pagination, counts in words, the stale-data notice and search results by type.
+
+Plain functions over typed values, so the views stay a few lines each and this is testable
+without a request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from django.http import QueryDict
+
+from plex.cache import Cached
+from plex.client import MediaItem
+
+PER_PAGE = 48
+# (value, label) in the order the sort menu offers them; the first is the default.
+SORTS: list[tuple[str, str]] = [
+    ("titleSort:asc", "Title"),
+    ("addedAt:desc", "Recently added"),
+    ("year:desc", "Year"),
+    ("rating:desc", "Rating"),
+]
+# Search filters and result groups, in the order results are shown.
+SEARCH_TYPES: list[tuple[str, str]] = [
+    ("movie", "Movies"),
+    ("show", "Shows"),
+    ("season", "Seasons"),
+    ("episode", "Episodes"),
+    ("artist", "Artists"),
+    ("album", "Albums"),
+    ("track", "Tracks"),
+    ("collection", "Collections"),
+]
+SEARCH_MAX_LENGTH = 200
+SEARCH_LIMIT = 60
+# Library type -> (singular, plural) for "2,000 movies".
+NOUNS: dict[str, tuple[str, str]] = {
+    "movie": ("movie", "movies"),
+    "show": ("show", "shows"),
+    "artist": ("artist", "artists"),
+    "photo": ("photo", "photos"),
+}
+
+
+class BadQuery(Exception):
+    """A query parameter the page cannot use: answered with a 400 page naming it."""
+
+
+# -- query parameters -----------------------------------------------------------------------
+
+
+def page_number(query: QueryDict) -> int:
+    raw = query.get("page", "1").strip() or "1"
+    if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
+        raise BadQuery(f"“{raw[:20]}” is not a page number. Pages are numbered from 1.")
+    return int(raw)
+
+
+def sort_choice(query: QueryDict) -> str:
+    value = query.get("sort", "").strip() or SORTS[0][0]
+    if value not in dict(SORTS):
+        labels = ", ".join(label for _, label in SORTS)
+        raise BadQuery(f"Sort by one of: {labels}.")
+    return value
+
+
+def search_query(query: QueryDict) -> tuple[str, str | None]:
+    text = " ".join(query.get("q", "").split())
+    if len(text) > SEARCH_MAX_LENGTH:
+        raise BadQuery(f"Search for at most {SEARCH_MAX_LENGTH} characters.")
+    kind = query.get("type", "").strip() or None
+    if kind is not None and kind not in dict(SEARCH_TYPES):
+        raise BadQuery("Search for one of: " + ", ".join(dict(SEARCH_TYPES).values()) + ".")
+    return text, kind
+
+
+# -- pagination -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PageLink:
+    number: int | None  # None: a gap ("…") between the window and the first or last page
+    url: str = ""
+    current: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Pagination:
+    number: int
+    last: int
+    links: list[PageLink]
+    previous_url: str | None
+    next_url: str | None
+
+    @property
+    def needed(self) -> bool:
+        return self.last > 1
+
+
+def paginate(
+    number: int, total: int, path: str, params: dict[str, str], window: int = 2
+) -> Pagination:
+    """Links to the first and last pages and `window` pages either side of `number`; each URL
+    keeps the other parameters (the sort), and page 1 is the bare path."""
+    last = max(1, -(-total // PER_PAGE))
+
+    def url(page: int) -> str:
+        kept = {name: value for name, value in params.items() if value}
+        query = urlencode({**kept, "page": page} if page > 1 else kept)
+        return f"{path}?{query}" if query else path
+
+    shown = sorted({1, last} | set(range(max(1, number - window), min(last, number + window) + 1)))
+    links: list[PageLink] = []
+    for page in shown:
+        if links and links[-1].number is not None and page - links[-1].number > 1:
+            links.append(PageLink(None))
+        links.append(PageLink(page, url(page), page == number))
+    return Pagination(
+        number=number,
+        last=last,
+        links=links,
+        previous_url=url(number - 1) if number > 1 else None,
+        next_url=url(number + 1) if number < last else None,
+    )
+
+
+def offset_of(number: int) -> int:
+    return (number - 1) * PER_PAGE
+
+
+def out_of_range(number: int, total: int) -> bool:
+    """Page 1 of an empty library exists (it says so); page 5 of 2 pages does not."""
+    return number > 1 and offset_of(number) >= total
+
+
+# -- words --------------------------------------------------------------------------------------
+
+
+def count_label(total: int, library_type: str) -> str:
+    singular, plural = NOUNS.get(library_type, ("item", "items"))
+    return f"{total:,} {singular if total == 1 else plural}"
+
+
+def stale_notice(results: Iterable[Cached[Any]]) -> str | None:
+    """The banner for a page built from the last good copies, by the oldest of them."""
+    ages = [result.age for result in results if result.stale]
+    if not ages:
+        return None
+    oldest = max(ages)
+    if oldest < 60:
+        when = "less than a minute ago"
+    elif oldest < 7200:
+        minutes = oldest // 60
+        when = f"{minutes} minute{'s' if minutes != 1 else ''} ago"
+    else:
+        # "1,440 minutes ago" reads worse than hours once it is that old.
+        hours = oldest // 3600
+        when = f"{hours} hours ago"
+    return f"Plex is not answering; showing what MediaNest saw {when}."
+
+
+# -- search ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ResultGroup:
+    type: str
+    label: str
+    items: list[MediaItem]
+
+
+def group_results(items: Iterable[MediaItem]) -> list[ResultGroup]:
+    """Results by type in a fixed order (Movies, Shows, Episodes...), best match first in each."""
+    by_type: dict[str, list[MediaItem]] = {}
+    for item in items:
+        by_type.setdefault(item.type, []).append(item)
+    labels = dict(SEARCH_TYPES)
+    order = [kind for kind, _ in SEARCH_TYPES] + sorted(set(by_type) - set(labels))
+    return [
+        ResultGroup(kind, labels.get(kind, kind.title() or "Other"), by_type[kind])
+        for kind in order
+        if kind in by_type
+    ]

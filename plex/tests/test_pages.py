@@ -1,0 +1,708 @@
+"""The server-rendered pages over the real Redis and the Plex emulator, through Django's test
+client: what a friend of the server's owner sees in a browser, including while Plex is down."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+from django.template.loader import render_to_string
+from django.test import Client
+
+from accounts.models import User
+from plex.cache import Cached
+from plex.emulator import Emulator
+from plex.models import ServiceConfig
+from plex.pages.display import paginate, stale_notice
+
+SIGN_IN_AGAIN = "Plex no longer accepts your sign-in. Sign in with Plex again."
+
+
+# -- fixtures -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def config(redis_cache: str, emulator: Emulator) -> ServiceConfig:
+    return ServiceConfig.objects.create(url=emulator.url)
+
+
+@pytest.fixture
+def friend(emulator: Emulator) -> User:
+    return User.objects.create(username="friend", plex_token=emulator.friend_token)
+
+
+@pytest.fixture
+def friend_client(config: ServiceConfig, friend: User) -> Client:
+    client = Client()
+    client.force_login(friend)
+    return client
+
+
+@pytest.fixture
+def owner_client(config: ServiceConfig, emulator: Emulator) -> Client:
+    client = Client()
+    client.force_login(User.objects.create(username="owner", plex_token=emulator.owner_token))
+    return client
+
+
+@pytest.fixture
+def keys(emulator: Emulator) -> dict[str, Any]:
+    """Keys and values of the emulator's library, read from its data (no request to it)."""
+    library = emulator.library
+    show = library.sections["3"].items[0]
+    season = library.children_of[show["ratingKey"]][0]
+    movie = library.sections["1"].items[0]
+    collection = library.sections["1"].collections[0]
+    return {
+        "movie": movie,
+        "show": show,
+        "season": season,
+        "episodes": library.children_of[season["ratingKey"]],
+        "seasons": library.children_of[show["ratingKey"]],
+        "collection": collection,
+        "collection_items": library.collection_items[collection["ratingKey"]],
+        "uhd": library.sections["2"].items[0],
+    }
+
+
+# -- reading pages ----------------------------------------------------------------------------
+
+
+def page(client: Client, url: str, status: int = 200, **params: Any) -> str:
+    response = client.get(url, params)
+    assert response.status_code == status, (url, response.status_code, response.content[:500])
+    assert response["Content-Type"].startswith("text/html")
+    return response.content.decode()
+
+
+def texts(document: str, css_class: str) -> list[str]:
+    """The text of every `<span class="css_class">` (cards' titles, metadata...)."""
+    found = re.findall(rf'<span class="{css_class}">(.*?)</span>', document, re.S)
+    return [html.unescape(text).strip() for text in found]
+
+
+def image_sources(document: str) -> list[str]:
+    return [html.unescape(src) for src in re.findall(r'<img[^>]*\ssrc="([^"]*)"', document)]
+
+
+def section(document: str, heading_id: str) -> str:
+    """The part of the page from one heading to the next section."""
+    start = document.index(f'id="{heading_id}"')
+    end = document.find("</section>", start)
+    return document[start:end]
+
+
+def fresh_keys(client: redis.Redis) -> list[bytes]:
+    return [key for key in client.keys("*plex:v1*") if not key.endswith(b":stale")]
+
+
+def expire_fresh_copies(client: redis.Redis) -> None:
+    """What the TTLs do, without waiting for them: only the last good copies stay."""
+    assert any(key.endswith(b":stale") for key in client.keys("*plex:v1*")), "nothing cached"
+    for key in fresh_keys(client):
+        client.delete(key)
+
+
+def every_page(keys: dict[str, Any]) -> Iterator[str]:
+    yield "/"
+    yield "/library/1/"
+    yield "/library/1/?page=2&sort=year:desc"
+    yield "/library/3/"
+    yield "/library/1/collections/"
+    yield f"/collection/{keys['collection']['ratingKey']}/"
+    yield f"/item/{keys['movie']['ratingKey']}/"
+    yield f"/item/{keys['show']['ratingKey']}/"
+    yield f"/item/{keys['season']['ratingKey']}/"
+    yield f"/item/{keys['episodes'][0]['ratingKey']}/"
+    yield "/search/?q=garden"
+    yield "/search/?q=zzzz-nothing"
+    yield "/search/"
+
+
+# -- signed in or not ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url", ["/", "/library/1/", "/library/1/collections/", "/item/1001/", "/search/?q=a"]
+)
+def test_anonymous_visitors_are_sent_to_sign_in_and_back(client: Client, url: str) -> None:
+    response = client.get(url)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/signin/?next=")
+
+
+@pytest.mark.django_db
+def test_the_header_has_the_site_name_search_form_user_and_sign_out(
+    friend_client: Client,
+) -> None:
+    document = page(friend_client, "/")
+
+    assert '<html lang="en">' in document
+    assert '<meta name="viewport"' in document
+    assert '<a class="site-name" href="/">MediaNest</a>' in document
+    assert 'role="search" action="/search/"' in document
+    assert '<label for="site-search-q"' in document
+    assert 'name="q"' in document
+    assert 'href="#content"' in document  # skip link
+    assert "friend" in texts(document, "site-user-name")
+    assert 'action="/accounts/signout/"' in document
+    assert "csrfmiddlewaretoken" in document
+
+
+# -- home ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_home_lists_the_friends_libraries_and_recent_posters(
+    friend_client: Client, emulator: Emulator
+) -> None:
+    document = page(friend_client, "/")
+
+    libraries = texts(section(document, "libraries-heading"), "library-title")
+    assert libraries == ["Movies", "TV Shows", "Music"]  # never the owner's "4K Movies"
+    assert "4K Movies" not in document
+    assert 'href="/library/1/"' in document
+    recent = section(document, "recent-heading")
+    sources = image_sources(recent)
+    assert len(sources) >= 10
+    assert all(src.startswith("/api/v1/plex/image?") for src in sources)
+    assert 'srcset="/api/v1/plex/image?' in recent
+    assert 'width="150" height="225" loading="lazy"' in recent
+
+
+@pytest.mark.django_db
+def test_the_owner_sees_the_4k_library_too(owner_client: Client) -> None:
+    document = page(owner_client, "/")
+
+    assert "4K Movies" in texts(document, "library-title")
+
+
+# -- a library ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_library_page_two_shows_the_next_48_items_and_marks_page_two_current(
+    friend_client: Client, emulator: Emulator
+) -> None:
+    everything = emulator.library.sorted_items(emulator.library.sections["1"], 1, "titleSort:asc")
+    expected = [item["title"] for item in everything[48:96]]
+
+    document = page(friend_client, "/library/1/", page=2)
+
+    assert texts(document, "card-title") == expected
+    assert '<a href="/library/1/?page=2" aria-current="page">' in document
+    assert document.count('aria-current="page"><span class="visually-hidden">Page') == 1
+    assert 'href="/library/1/?page=3" rel="next">Next</a>' in document
+    assert 'href="/library/1/" rel="prev">Previous</a>' in document  # page 1: no parameter
+    assert '<p class="count">240 movies</p>' in document
+    assert "Page 2 of 5" in document
+
+
+@pytest.mark.django_db
+def test_pagination_shows_a_window_with_the_first_and_last_pages(friend_client: Client) -> None:
+    document = page(friend_client, "/library/1/")
+
+    numbers = re.findall(r'<span class="visually-hidden">Page </span>(\d+)</a>', document)
+    assert numbers == ["1", "2", "3", "5"]
+    assert '<span class="gap" aria-hidden="true">…</span>' in document
+    assert '<span class="disabled" aria-disabled="true">Previous</span>' in document
+
+
+@pytest.mark.django_db
+def test_sorting_by_year_descending_orders_the_grid_by_year(friend_client: Client) -> None:
+    document = page(friend_client, "/library/1/", sort="year:desc")
+
+    years = [int(year) for year in texts(document, "card-meta")]
+    assert len(years) == 48
+    assert years == sorted(years, reverse=True)
+    assert '<option value="year:desc" selected>Year</option>' in document
+    # Pagination keeps the sort.
+    assert 'href="/library/1/?sort=year%3Adesc&amp;page=2"' in document
+
+
+@pytest.mark.django_db
+def test_the_sort_menu_offers_four_orders_in_a_form_that_works_without_script(
+    friend_client: Client,
+) -> None:
+    document = page(friend_client, "/library/1/")
+
+    options = re.findall(r'<option value="([^"]+)"[^>]*>([^<]+)</option>', document)
+    assert options == [
+        ("titleSort:asc", "Title"),
+        ("addedAt:desc", "Recently added"),
+        ("year:desc", "Year"),
+        ("rating:desc", "Rating"),
+    ]
+    form = document[document.index('class="sort-form"') :]
+    form = form[: form.index("</form>")]
+    assert 'method="get"' in form
+    assert '<button type="submit"' in form
+    assert '<label for="sort">' in form
+
+
+@pytest.mark.django_db
+def test_a_tv_library_lists_its_shows(friend_client: Client, emulator: Emulator) -> None:
+    shows = emulator.library.sorted_items(emulator.library.sections["3"], 2, "titleSort:asc")
+
+    document = page(friend_client, "/library/3/")
+
+    assert texts(document, "card-title") == [show["title"] for show in shows]
+    assert f"{len(shows)} shows" in document
+    assert f'href="/item/{shows[0]["ratingKey"]}/"' in document
+    assert 'href="/library/3/collections/"' in document
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("page=abc", "is not a page number"),
+        ("page=0", "is not a page number"),
+        ("page=-1", "is not a page number"),
+        ("sort=title:up", "Sort by one of: Title, Recently added, Year, Rating."),
+    ],
+)
+def test_an_invalid_page_or_sort_is_a_400_page_that_says_why(
+    friend_client: Client, query: str, message: str
+) -> None:
+    document = page(friend_client, f"/library/1/?{query}", status=400)
+
+    assert message in html.unescape(document)
+
+
+@pytest.mark.django_db
+def test_a_page_past_the_end_is_a_404(friend_client: Client) -> None:
+    page(friend_client, "/library/1/", status=404, page=99)
+
+
+@pytest.mark.django_db
+def test_a_library_not_shared_with_the_friend_is_a_404(friend_client: Client) -> None:
+    document = page(friend_client, "/library/2/", status=404)
+
+    assert "Not found" in document
+
+
+# -- items ------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_movie_page_shows_its_details(friend_client: Client, keys: dict[str, Any]) -> None:
+    movie = keys["movie"]
+
+    document = html.unescape(page(friend_client, f"/item/{movie['ratingKey']}/"))
+
+    assert f"<h1>{movie['title']}</h1>" in document
+    assert movie["summary"] in document
+    for genre in movie["Genre"]:
+        assert f'<span class="tag">{genre["tag"]}</span>' in document
+    assert str(movie["year"]) in document
+    assert movie["contentRating"] in document
+    hours, minutes = divmod(round(movie["duration"] / 60_000), 60)
+    assert (f"{hours} h {minutes} m" if hours else f"{minutes} m") in document
+    assert f"Critics {movie['rating']:.1f}/10" in document
+    assert 'width="300" height="450"' in document
+    assert "Home" in document
+    assert 'href="/library/1/">Movies</a>' in document
+
+
+@pytest.mark.django_db
+def test_a_show_page_lists_its_seasons(friend_client: Client, keys: dict[str, Any]) -> None:
+    document = page(friend_client, f"/item/{keys['show']['ratingKey']}/")
+
+    children = section(document, "children-heading")
+    assert ">Seasons</h2>" in children
+    assert texts(children, "card-title") == [season["title"] for season in keys["seasons"]]
+    assert f'href="/item/{keys["season"]["ratingKey"]}/"' in children
+
+
+@pytest.mark.django_db
+def test_a_season_page_lists_numbered_episodes_under_breadcrumbs(
+    friend_client: Client, keys: dict[str, Any]
+) -> None:
+    show, season = keys["show"], keys["season"]
+
+    document = page(friend_client, f"/item/{season['ratingKey']}/")
+
+    crumbs = document[document.index('aria-label="Breadcrumbs"') :]
+    crumbs = html.unescape(crumbs[: crumbs.index("</nav>")])
+    links = re.findall(r'<a href="([^"]+)"[^>]*>([^<]+)</a>', crumbs)
+    assert links == [
+        ("/", "Home"),
+        ("/library/3/", "TV Shows"),
+        (f"/item/{show['ratingKey']}/", show["title"]),
+        (f"/item/{season['ratingKey']}/", season["title"]),
+    ]
+    episodes = section(document, "children-heading")
+    assert ">Episodes</h2>" in episodes
+    assert texts(episodes, "episode-number") == [str(ep["index"]) for ep in keys["episodes"]]
+    assert texts(episodes, "episode-title") == [ep["title"] for ep in keys["episodes"]]
+
+
+@pytest.mark.django_db
+def test_an_episode_page_names_its_show_and_season(
+    friend_client: Client, keys: dict[str, Any]
+) -> None:
+    episode, season = keys["episodes"][1], keys["season"]
+
+    document = html.unescape(page(friend_client, f"/item/{episode['ratingKey']}/"))
+
+    assert f"S{season['index']} E{episode['index']}" in document
+    assert f'href="/item/{keys["show"]["ratingKey"]}/">{keys["show"]["title"]}</a>' in document
+    assert f'href="/item/{season["ratingKey"]}/">{season["title"]}</a>' in document
+
+
+@pytest.mark.django_db
+def test_an_unknown_item_is_the_sites_404_page(friend_client: Client) -> None:
+    document = page(friend_client, "/item/99999999/", status=404)
+
+    assert "Not found" in document
+    assert 'class="site-name"' in document  # the site's page, not Django's
+
+
+@pytest.mark.django_db
+def test_an_item_not_shared_with_the_friend_is_a_404(
+    friend_client: Client, keys: dict[str, Any]
+) -> None:
+    document = page(friend_client, f"/item/{keys['uhd']['ratingKey']}/", status=404)
+
+    assert keys["uhd"]["title"] not in document
+
+
+# -- collections ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_librarys_collections_and_one_collection(
+    friend_client: Client, emulator: Emulator, keys: dict[str, Any]
+) -> None:
+    collections = emulator.library.sections["1"].collections
+
+    listing = page(friend_client, "/library/1/collections/")
+
+    assert texts(listing, "card-title") == [c["title"] for c in collections]
+    rating_key = keys["collection"]["ratingKey"]
+    assert f'href="/collection/{rating_key}/"' in listing
+    assert all(src.startswith("/api/v1/plex/image?") for src in image_sources(listing))
+
+    document = page(friend_client, f"/collection/{rating_key}/")
+
+    titles = [item["title"] for item in keys["collection_items"]]
+    assert texts(document, "card-title") == titles
+    assert f"{len(titles)} items" in document
+    assert f"<h1>{html.escape(keys['collection']['title'], quote=False)}</h1>" in document
+    assert 'href="/library/1/collections/">Collections</a>' in document
+
+
+@pytest.mark.django_db
+def test_an_item_link_to_a_collection_goes_to_the_collection_page(
+    friend_client: Client, keys: dict[str, Any]
+) -> None:
+    rating_key = keys["collection"]["ratingKey"]
+
+    response = friend_client.get(f"/item/{rating_key}/")
+
+    assert (response.status_code, response["Location"]) == (302, f"/collection/{rating_key}/")
+
+
+# -- search ---------------------------------------------------------------------------------------
+
+
+def _word_in_movies_and_episodes(emulator: Emulator) -> str:
+    """A word that some movie and some episode titles share, from the emulator's data."""
+    library = emulator.library
+    movie_words = {
+        word.casefold()
+        for item in library.sections["1"].items
+        for word in item["title"].split()
+        if len(word) > 4
+    }
+    for item in library.by_key.values():
+        if item["type"] == "episode":
+            for word in item["title"].split():
+                if word.casefold() in movie_words:
+                    return word
+    raise AssertionError("no shared word in the emulator's titles")
+
+
+@pytest.mark.django_db
+def test_search_groups_results_by_type_with_posters(
+    friend_client: Client, emulator: Emulator
+) -> None:
+    word = _word_in_movies_and_episodes(emulator)
+
+    document = page(friend_client, "/search/", q=word)
+
+    headings = re.findall(r'<h2 id="group-(\w+)">(\w+)', document)
+    kinds = [kind for kind, _ in headings]
+    assert {"movie", "episode"} <= set(kinds)
+    order = ["movie", "show", "season", "episode", "artist", "album", "track", "collection"]
+    assert kinds == sorted(kinds, key=order.index)
+    assert ("movie", "Movies") in headings
+    assert ("episode", "Episodes") in headings
+    assert all(word.casefold() in title.casefold() for title in texts(document, "card-title"))
+    assert image_sources(section(document, "group-movie"))
+    assert f'name="q" value="{word}"' in document  # both forms pre-filled
+
+
+@pytest.mark.django_db
+def test_search_can_be_limited_to_one_type(friend_client: Client, emulator: Emulator) -> None:
+    word = _word_in_movies_and_episodes(emulator)
+
+    document = page(friend_client, "/search/", q=word, type="episode")
+
+    assert re.findall(r'<h2 id="group-(\w+)">', document) == ["episode"]
+    assert '<option value="episode" selected>Episodes</option>' in document
+
+
+@pytest.mark.django_db
+def test_search_without_results_says_so(friend_client: Client) -> None:
+    document = page(friend_client, "/search/", q="qqqxxyyzz")
+
+    assert "No results for “qqqxxyyzz”." in document
+    assert "group-" not in document
+
+
+@pytest.mark.django_db
+def test_search_never_shows_what_is_not_shared_with_the_friend(
+    friend_client: Client, keys: dict[str, Any]
+) -> None:
+    title = keys["uhd"]["title"]
+
+    document = html.unescape(page(friend_client, "/search/", q=title, type="movie"))
+
+    assert f"/item/{keys['uhd']['ratingKey']}/" not in document
+
+
+@pytest.mark.django_db
+def test_an_empty_search_shows_the_form_only(friend_client: Client) -> None:
+    document = page(friend_client, "/search/")
+
+    assert '<input id="search-q"' in document
+    assert "No results" not in document
+
+
+@pytest.mark.django_db
+def test_an_unknown_search_type_is_a_400(friend_client: Client) -> None:
+    document = page(friend_client, "/search/", status=400, q="garden", type="photos")
+
+    assert "Search for one of: Movies" in document
+
+
+# -- Plex down, tokens rejected, nothing set up ----------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_page_warmed_before_plex_fails_shows_the_stale_banner(
+    friend_client: Client, emulator: Emulator, redis_client: redis.Redis
+) -> None:
+    warm = page(friend_client, "/library/1/", page=2)
+    assert 'class="banner"' not in warm
+    emulator.set_fault("status", status=503)
+    expire_fresh_copies(redis_client)
+
+    document = page(friend_client, "/library/1/", page=2)
+
+    banner = re.search(r'<p class="banner" role="status">([^<]+)</p>', document)
+    assert banner is not None
+    assert banner.group(1) == (
+        "Plex is not answering; showing what MediaNest saw less than a minute ago."
+    )
+    assert texts(document, "card-title") == texts(warm, "card-title")
+    never_seen = friend_client.get("/library/1/", {"page": 3})
+    assert never_seen.status_code == 503
+    assert "Try again" in never_seen.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("ages", "expected"),
+    [
+        ([], None),
+        ([59], "less than a minute ago"),
+        ([60, 5], "1 minute ago"),
+        ([30, 125], "2 minutes ago"),
+        ([7199], "119 minutes ago"),
+        ([86_400], "24 hours ago"),
+    ],
+)
+def test_the_stale_notice_counts_from_the_oldest_stale_answer(
+    ages: list[int], expected: str | None
+) -> None:
+    results = [Cached("value", "STALE", age) for age in ages] + [Cached("fresh", "HIT", 9999)]
+
+    notice = stale_notice(results)
+
+    if expected is None:
+        assert notice is None
+    else:
+        assert notice == f"Plex is not answering; showing what MediaNest saw {expected}."
+
+
+@pytest.mark.parametrize(
+    ("number", "total", "pages"),
+    [
+        (1, 0, [1]),
+        (1, 48, [1]),
+        (1, 49, [1, 2]),
+        (1, 480, [1, 2, 3, None, 10]),
+        (6, 480, [1, None, 4, 5, 6, 7, 8, None, 10]),
+        (10, 480, [1, None, 8, 9, 10]),
+        (4, 480, [1, 2, 3, 4, 5, 6, None, 10]),
+    ],
+)
+def test_pagination_windows_the_pages_around_the_current_one(
+    number: int, total: int, pages: list[int | None]
+) -> None:
+    pagination = paginate(number, total, "/library/1/", {"sort": "year:desc"})
+
+    assert [link.number for link in pagination.links] == pages
+    assert [link.number for link in pagination.links if link.current] == [number]
+    assert pagination.needed == (len(pages) > 1)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("fault", ["status", "reset"])
+def test_a_page_never_seen_while_plex_is_down_is_the_outage_page(
+    friend_client: Client, emulator: Emulator, fault: str
+) -> None:
+    emulator.set_fault(fault, status=503)
+
+    response = friend_client.get("/library/1/", {"page": 3})
+
+    assert response.status_code == 503
+    assert int(response["Retry-After"]) >= 1
+    document = response.content.decode()
+    assert "Plex is not answering" in document
+    assert '<a class="button button-primary" href="/library/1/?page=3">Try again</a>' in document
+
+
+@pytest.mark.django_db
+def test_a_broken_answer_from_plex_is_the_outage_page_with_502(
+    friend_client: Client, emulator: Emulator
+) -> None:
+    emulator.set_fault("malformed")
+
+    document = page(friend_client, "/", status=502)
+
+    assert "Try again" in document
+
+
+@pytest.mark.django_db
+def test_a_revoked_token_sends_the_user_to_sign_in_with_a_message(
+    config: ServiceConfig, client: Client
+) -> None:
+    revoked = User.objects.create(username="revoked", plex_token="revoked-token-1234567890")
+    client.force_login(revoked)
+
+    response = client.get("/library/1/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/signin/?next=%2Flibrary%2F1%2F"
+    signin = client.get(response["Location"])
+    assert signin.status_code == 200  # signed out: the sign-in page, not a redirect loop
+    assert SIGN_IN_AGAIN in signin.content.decode()
+    revoked.refresh_from_db()
+    assert revoked.plex_token_invalid is True
+
+
+@pytest.mark.django_db
+def test_a_user_without_a_plex_token_is_offered_sign_in_with_plex(
+    config: ServiceConfig, client: Client
+) -> None:
+    client.force_login(User.objects.create(username="staff-only", is_staff=True))
+
+    document = page(client, "/library/1/", status=403)
+
+    assert "Your account has no Plex sign-in yet. Sign in with Plex." in document
+    assert 'action="/accounts/signin/plex/"' in document
+    assert 'name="next" value="/library/1/"' in document
+
+
+@pytest.mark.django_db
+def test_without_a_plex_server_the_page_says_an_administrator_must_set_it_up(
+    redis_cache: str, client: Client, emulator: Emulator
+) -> None:
+    staff = User.objects.create(username="admin", is_staff=True, plex_token=emulator.owner_token)
+    friend = User.objects.create(username="friend", plex_token=emulator.friend_token)
+
+    client.force_login(staff)
+    for_staff = page(client, "/", status=503)
+    client.force_login(friend)
+    for_friend = page(client, "/", status=503)
+
+    assert "An administrator must set up the Plex server" in for_staff
+    assert 'href="/admin/"' in for_staff
+    assert 'href="/admin/"' not in for_friend
+
+
+# -- safe to serve under a strict CSP, never a token ------------------------------------------
+
+
+@pytest.mark.django_db
+def test_no_page_holds_a_token_an_outside_image_inline_script_or_style(
+    owner_client: Client, friend_client: Client, emulator: Emulator, keys: dict[str, Any]
+) -> None:
+    for client, token in [
+        (owner_client, emulator.owner_token),
+        (friend_client, emulator.friend_token),
+    ]:
+        for url in every_page(keys):
+            response = client.get(url)
+            assert response.status_code == 200, (url, response.status_code)
+            document = response.content.decode()
+            assert emulator.owner_token not in document, url
+            assert emulator.friend_token not in document, url
+            assert all(token not in value for _, value in response.items()), url
+            for src in image_sources(document):
+                assert src.startswith("/"), (url, src)
+                assert not src.startswith("//"), (url, src)
+            scripts = re.findall(r"<script\b([^>]*)>", document)
+            assert scripts, url
+            assert all(" src=" in attributes for attributes in scripts), url
+            assert not re.search(r"\sstyle\s*=", document), url
+            assert not re.search(r"<style\b", document), url
+            assert not re.search(r"\son[a-z]+\s*=", document), url
+            assert all(" alt=" in tag for tag in re.findall(r"<img\b[^>]*>", document)), url
+
+
+@pytest.mark.django_db
+def test_the_error_pages_are_csp_ready_too(
+    friend_client: Client, emulator: Emulator, keys: dict[str, Any]
+) -> None:
+    not_found = page(friend_client, "/item/99999999/", status=404)
+    bad = page(friend_client, "/library/1/?page=x", status=400)
+    emulator.set_fault("status", status=503)
+    outage = page(friend_client, "/library/1/?page=4", status=503)
+
+    for document in (not_found, bad, outage):
+        assert not re.search(r"\sstyle\s*=|<style\b|\son[a-z]+\s*=", document)
+        assert all(" src=" in tag for tag in re.findall(r"<script\b[^>]*>", document))
+
+
+@pytest.mark.django_db
+def test_the_stylesheet_and_script_are_served_from_the_site(friend_client: Client) -> None:
+    document = page(friend_client, "/")
+
+    stylesheet = re.search(r'<link rel="stylesheet" href="([^"]+)">', document)
+    script = re.search(r'<script src="([^"]+)" defer></script>', document)
+    assert stylesheet is not None
+    assert script is not None
+    for url in (stylesheet.group(1), script.group(1)):
+        assert url.startswith("/static/medianest/")
+        response = friend_client.get(url)
+        assert response.status_code == 200, url
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        assert body.strip(), url
+
+
+def test_the_500_page_renders_without_a_request_a_user_or_the_database() -> None:
+    # What Django's server_error handler does: the template, an empty context, no request.
+    document = render_to_string("500.html")
+
+    assert "Something went wrong" in document
+    assert not re.search(r"\sstyle\s*=|<style\b|<script\b", document)
