@@ -101,3 +101,48 @@ def emulator(_emulator_server: Emulator) -> Iterator[Emulator]:
     _emulator_server.reset_stats()
     yield _emulator_server
     _emulator_server.clear_fault()
+
+
+@pytest.fixture
+def config(redis_cache: str, emulator: Emulator):  # -> ServiceConfig
+    """The emulator as MediaNest's Plex server, checked (machine identifier known), with the
+    cache on the real Redis and the emulator's statistics zeroed."""
+    from plex.models import ServiceConfig
+
+    config = ServiceConfig.objects.create(url=emulator.url)
+    config.test_connection(emulator.owner_token)
+    emulator.reset_stats()
+    return config
+
+
+@pytest.fixture
+def owner(emulator: Emulator):  # -> User
+    from accounts.models import User
+
+    return User.objects.create(username="owner", plex_token=emulator.owner_token)
+
+
+@pytest.fixture
+def friend(emulator: Emulator):  # -> User
+    """Sees what the owner shared: every section but "4K Movies"."""
+    from accounts.models import User
+
+    return User.objects.create(username="friend", plex_token=emulator.friend_token)
+
+
+@pytest.fixture
+def owner_client(config, owner):  # -> django.test.Client
+    from django.test import Client
+
+    client = Client()
+    client.force_login(owner)
+    return client
+
+
+@pytest.fixture
+def friend_client(config, friend):  # -> django.test.Client
+    from django.test import Client
+
+    client = Client()
+    client.force_login(friend)
+    return client

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,112 +38,15 @@ import redis
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from medianest.stack import prepare_site, start_emulator, start_gunicorn, stop  # noqa: E402
+
 OWNER_TOKEN = "bench-owner-token-6c2f1a"
 FRIEND_TOKEN = "bench-friend-token-0e9d44"
 ITEMS = "/api/v1/plex/libraries/1/items?limit=50"
 TRIVIAL = "/api/v1/"
 UPSTREAM_PAGE = "/library/sections/1/all"
-
-
-# -- processes ---------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"manage.py {args[0]} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout
-
-
-def start_emulator(env: dict[str, str], movies: int) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "plex.emulator",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--owner-token",
-            OWNER_TOKEN,
-            "--friend-token",
-            FRIEND_TOKEN,
-            "--movies",
-            str(movies),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    first = proc.stdout.readline().strip() if proc.stdout else ""
-    prefix = "Plex emulator at "
-    if not first.startswith(prefix):
-        proc.kill()
-        raise SystemExit(f"the emulator did not start: {first!r}")
-    return proc, first.removeprefix(prefix)
-
-
-def start_gunicorn(
-    env: dict[str, str], workers: int, log: Path
-) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "medianest.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"gunicorn exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return proc, url
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit(f"gunicorn did not answer /healthz within 60 s:\n{log.read_text()[-3000:]}")
-
-
-def stop(processes: list[subprocess.Popen]) -> None:
-    for proc in processes:
-        if proc.poll() is None:
-            proc.terminate()
-    for proc in processes:
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
 
 
 # -- load ----------------------------------------------------------------------------------
@@ -281,18 +183,20 @@ def main(argv: list[str] | None = None) -> int:
         }
         try:
             setup_started = time.perf_counter()
-            emulator, plex_url = start_emulator(env, args.movies)
+            emulator, plex_url = start_emulator(
+                env, owner_token=OWNER_TOKEN, friend_token=FRIEND_TOKEN, movies=args.movies
+            )
             processes.append(emulator)
-            manage(env, "migrate", "--noinput")
-            out = manage(env, "plex_user", "bench", "--plex-token", OWNER_TOKEN)
-            api_token = out.strip().splitlines()[-1].removeprefix("API token: ").strip()
-            manage(env, "plex_configure", "--url", plex_url)
-            log = tmp / "gunicorn.log"
-            app, base = start_gunicorn(env, args.workers, log)
+            api_token = prepare_site(
+                env, emulator_url=plex_url, username="bench", plex_token=OWNER_TOKEN
+            )
+            app, base = start_gunicorn(env, workers=args.workers, log=tmp / "gunicorn.log")
             processes.append(app)
             headers = {"Authorization": f"Token {api_token}", "Accept": "application/json"}
             setup = time.perf_counter() - setup_started
             report(args, base, plex_url, headers, store, setup)
+        except RuntimeError as exc:  # a process that would not start: say why, no traceback
+            raise SystemExit(str(exc)) from None
         finally:
             stop(processes)
             try:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from medianest.stack import start_emulator  # noqa: E402
 from plex.client import PlexClient  # noqa: E402
 
 TOKEN = "bench-owner-token"
@@ -33,42 +33,8 @@ FRIEND = "bench-friend-token"
 SECTION = "1"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_emulator(movies: int) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "plex.emulator",
-            "--port",
-            str(port),
-            "--movies",
-            str(movies),
-            "--owner-token",
-            TOKEN,
-            "--friend-token",
-            FRIEND,
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{url}/identity", timeout=1).ok:
-                return proc, url
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("the emulator did not start within 60 s")
+def start_plex(movies: int) -> tuple[subprocess.Popen[str], str]:
+    return start_emulator(dict(os.environ), owner_token=TOKEN, friend_token=FRIEND, movies=movies)
 
 
 def scan_client(url: str, page_size: int) -> int:
@@ -131,7 +97,7 @@ def main() -> None:
     args = parser.parse_args()
 
     os.environ.setdefault("PLEXAPI_HEADER_IDENTIFIER", "medianest-bench")
-    proc, url = start_emulator(args.movies)
+    proc, url = start_plex(args.movies)
     ways = {
         "a PlexClient": scan_client,
         "b python-plexapi": scan_plexapi,

@@ -18,7 +18,6 @@ from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from accounts.models import User
-from plex.cache import PlexCache
 from plex.connections import forget_all
 from plex.emulator import Emulator
 from plex.models import ServiceConfig
@@ -31,49 +30,6 @@ IMAGE_FIELDS = {"thumb", "art", "parentThumb", "grandparentThumb"}
 
 
 # -- fixtures ------------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _cache_reachable_again() -> Iterator[None]:
-    """A dead cache is skipped for a few seconds and warned about once a minute, process-wide:
-    neither may leak from one test into another."""
-    PlexCache._down_until = 0.0
-    PlexCache._last_warning = -PlexCache.WARN_EVERY
-    yield
-    PlexCache._down_until = 0.0
-    PlexCache._last_warning = -PlexCache.WARN_EVERY
-
-
-@pytest.fixture
-def config(redis_cache: str, emulator: Emulator) -> ServiceConfig:
-    config = ServiceConfig.objects.create(url=emulator.url)
-    config.test_connection(emulator.owner_token)
-    emulator.reset_stats()
-    return config
-
-
-@pytest.fixture
-def owner(emulator: Emulator) -> User:
-    return User.objects.create(username="owner", plex_token=emulator.owner_token)
-
-
-@pytest.fixture
-def friend(emulator: Emulator) -> User:
-    return User.objects.create(username="friend", plex_token=emulator.friend_token)
-
-
-@pytest.fixture
-def owner_client(config: ServiceConfig, owner: User) -> Client:
-    client = Client()
-    client.force_login(owner)
-    return client
-
-
-@pytest.fixture
-def friend_client(config: ServiceConfig, friend: User) -> Client:
-    client = Client()
-    client.force_login(friend)
-    return client
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,17 +17,6 @@ from plex.cache import Cached, PlexCache
 from plex.client import PlexNotFound, PlexUnavailable
 
 KEY = "plex:v1:test-server:test-access:items:abc"
-
-
-@pytest.fixture(autouse=True)
-def _cache_reachable_again() -> Iterator[None]:
-    """A dead cache is skipped for a few seconds and warned about once a minute, process-wide:
-    neither may leak from one test into another."""
-    PlexCache._down_until = 0.0
-    PlexCache._last_warning = -PlexCache.WARN_EVERY
-    yield
-    PlexCache._down_until = 0.0
-    PlexCache._last_warning = -PlexCache.WARN_EVERY
 
 
 @pytest.fixture

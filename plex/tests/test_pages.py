@@ -26,30 +26,6 @@ SIGN_IN_AGAIN = "Plex no longer accepts your sign-in. Sign in with Plex again."
 
 
 @pytest.fixture
-def config(redis_cache: str, emulator: Emulator) -> ServiceConfig:
-    return ServiceConfig.objects.create(url=emulator.url)
-
-
-@pytest.fixture
-def friend(emulator: Emulator) -> User:
-    return User.objects.create(username="friend", plex_token=emulator.friend_token)
-
-
-@pytest.fixture
-def friend_client(config: ServiceConfig, friend: User) -> Client:
-    client = Client()
-    client.force_login(friend)
-    return client
-
-
-@pytest.fixture
-def owner_client(config: ServiceConfig, emulator: Emulator) -> Client:
-    client = Client()
-    client.force_login(User.objects.create(username="owner", plex_token=emulator.owner_token))
-    return client
-
-
-@pytest.fixture
 def keys(emulator: Emulator) -> dict[str, Any]:
     """Keys and values of the emulator's library, read from its data (no request to it)."""
     library = emulator.library

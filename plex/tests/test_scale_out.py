@@ -12,10 +12,7 @@ it fails, not skips, when that Redis is down (`make test` starts it).
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +21,7 @@ import pytest
 import redis
 import requests
 
+from medianest.stack import prepare_site, start_emulator, start_gunicorn, stop
 from plex.emulator import control
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,53 +58,6 @@ class Cluster:
         return "\n".join(parts)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    if result.returncode != 0:
-        pytest.fail(f"manage.py {args[0]} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout
-
-
-def _stop(processes: list[subprocess.Popen]) -> None:
-    for proc in processes:
-        if proc.poll() is None:
-            proc.terminate()
-    for proc in processes:
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"{url} exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"{url} did not answer /healthz within {START_TIMEOUT:.0f} s")
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     tmp = tmp_path_factory.mktemp("scale_out")
@@ -131,78 +82,30 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     }
     processes: list[subprocess.Popen] = []
     try:
-        emulator = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "plex.emulator",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "0",
-                "--owner-token",
-                OWNER_TOKEN,
-                "--friend-token",
-                FRIEND_TOKEN,
-                "--movies",
-                "60",
-                "--shows",
-                "4",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
+        emulator, emulator_url = start_emulator(
+            env, owner_token=OWNER_TOKEN, friend_token=FRIEND_TOKEN, movies=60, shows=4
         )
         processes.append(emulator)
-        first = emulator.stdout.readline().strip() if emulator.stdout else ""
-        prefix = "Plex emulator at "
-        if not first.startswith(prefix):
-            pytest.fail(f"The emulator did not start: {first!r}")
-        emulator_url = first.removeprefix(prefix)
-
-        _manage(env, "migrate", "--noinput")
-        out = _manage(env, "plex_user", "ann", "--plex-token", OWNER_TOKEN)
-        last = out.strip().splitlines()[-1]
-        assert last.startswith("API token: "), out
-        api_token = last.removeprefix("API token: ").strip()
-        _manage(env, "plex_configure", "--url", emulator_url)
-
+        api_token = prepare_site(
+            env, emulator_url=emulator_url, username="ann", plex_token=OWNER_TOKEN
+        )
         apps = []
         for name in ("a", "b"):
-            port = _free_port()
-            log = tmp / f"app_{name}.log"
-            proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "medianest.wsgi:application",
-                    "--bind",
-                    f"127.0.0.1:{port}",
-                    "--workers",
-                    "1",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=log.open("wb"),
-                stderr=subprocess.STDOUT,
+            proc, url = start_gunicorn(
+                env, workers=1, log=tmp / f"app_{name}.log", timeout=START_TIMEOUT
             )
             processes.append(proc)
-            apps.append((f"http://127.0.0.1:{port}", proc, log))
-        for url, proc, log in apps:
-            _wait_healthy(url, proc, log)
+            apps.append(url)
 
         yield Cluster(
             emulator=emulator_url,
-            apps=(apps[0][0], apps[1][0]),
+            apps=(apps[0], apps[1]),
             headers={"Authorization": f"Token {api_token}"},
             redis=client,
             logs=tmp,
         )
     finally:
-        _stop(processes)
+        stop(processes)
         try:
             client.flushdb()
         finally:

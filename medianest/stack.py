@@ -1,0 +1,136 @@
+"""MediaNest as separate processes: the Plex emulator, `manage.py` commands and gunicorn
+servers. For the scale-out test and the benchmarks, which must measure or prove what real
+processes do (shared Redis, no in-process shortcuts). Failures raise RuntimeError with the
+process's own output."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_emulator(
+    env: dict[str, str], *, owner_token: str, friend_token: str, movies: int, shows: int = 12
+) -> tuple[subprocess.Popen[str], str]:
+    """`python -m plex.emulator` on a free port; returns the process and its URL."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "plex.emulator",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--owner-token",
+            owner_token,
+            "--friend-token",
+            friend_token,
+            "--movies",
+            str(movies),
+            "--shows",
+            str(shows),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    first = proc.stdout.readline().strip() if proc.stdout else ""
+    prefix = "Plex emulator at "
+    if not first.startswith(prefix):
+        proc.kill()
+        raise RuntimeError(f"the emulator did not start: {first!r}")
+    return proc, first.removeprefix(prefix)
+
+
+def manage(env: dict[str, str], *args: str, timeout: float = 120) -> str:
+    """Run a management command; its standard output."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"manage.py {args[0]} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def prepare_site(env: dict[str, str], *, emulator_url: str, username: str, plex_token: str) -> str:
+    """Migrate, create a user with that Plex token, point the site at the emulator; returns
+    the user's API token (the last line `plex_user` prints)."""
+    manage(env, "migrate", "--noinput")
+    last = manage(env, "plex_user", username, "--plex-token", plex_token).strip().splitlines()[-1]
+    if not last.startswith("API token: "):
+        raise RuntimeError(f"plex_user printed no API token: {last!r}")
+    manage(env, "plex_configure", "--url", emulator_url)
+    return last.removeprefix("API token: ").strip()
+
+
+def start_gunicorn(
+    env: dict[str, str], *, workers: int, log: Path, timeout: float = 60
+) -> tuple[subprocess.Popen[bytes], str]:
+    """gunicorn serving MediaNest on a free port, once /healthz answers; process and URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "medianest.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(
+                f"gunicorn exited with {proc.returncode}:\n{log.read_text()[-3000:]}"
+            )
+        try:
+            if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return proc, url
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"gunicorn did not answer /healthz within {timeout:.0f} s")
+
+
+def stop(processes: list[subprocess.Popen]) -> None:
+    """Terminate, then kill what does not stop within 10 s."""
+    for proc in processes:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in processes:
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
