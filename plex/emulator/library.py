@@ -441,7 +441,8 @@ class Library:
                         "grandparentArt": show["art"],
                         "duration": rng.randint(22, 60) * 60_000,
                         "originallyAvailableAt": f"{season['year']}-0{rng.randint(1, 9)}-15",
-                        "addedAt": min(aired, BASE_TIME + 86_400 * 299),
+                        # Added a season at a time after the show, as a library grows.
+                        "addedAt": added + 86_400 * (10 * season_number + episode_number),
                         "updatedAt": aired,
                         "Media": [self._media(rng, episode_key)],
                     }
