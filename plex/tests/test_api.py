@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,6 +21,7 @@ from plex.connections import forget_all
 from plex.emulator import Emulator
 from plex.models import ServiceConfig
 from plex.services import PlexService
+from plex.tests.concurrency import run_together
 
 API = "/api/v1/plex/"
 IMAGE_PREFIX = f"{API}image?"
@@ -503,26 +503,6 @@ def test_an_outage_never_shows_one_users_stale_copy_to_another(
 # -- coalescing ------------------------------------------------------------------------------
 
 
-def _together(count: int, call: Any) -> list[Any]:
-    barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-
-    def worker(index: int) -> None:
-        barrier.wait(timeout=10)
-        try:
-            results[index] = call(index)
-        except Exception as exc:  # reported by the assertions below
-            results[index] = exc
-
-    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not any(thread.is_alive() for thread in threads), "a request never finished"
-    return results
-
-
 @pytest.mark.django_db(transaction=True)
 def test_twenty_concurrent_cold_requests_ask_plex_once(
     live_server: Any, config: ServiceConfig, owner: User, emulator: Emulator
@@ -534,7 +514,7 @@ def test_twenty_concurrent_cold_requests_ask_plex_once(
     for session in sessions:
         session.headers["Authorization"] = f"Token {token}"
 
-    responses = _together(20, lambda i: sessions[i].get(url, timeout=30))
+    responses = run_together(count=20, call=lambda i: sessions[i].get(url, timeout=30))
 
     for session in sessions:
         session.close()
@@ -551,7 +531,9 @@ def test_twenty_concurrent_cold_service_calls_ask_plex_once(
 ) -> None:
     emulator.set_fault("latency", delay_ms=300, path_prefix="/library/sections/1/all")
 
-    results = _together(20, lambda i: PlexService(config, owner).library_items("1", 0, 50))
+    results = run_together(
+        count=20, call=lambda i: PlexService(config, owner).library_items("1", 0, 50)
+    )
 
     assert all(not isinstance(r, Exception) for r in results), results
     assert len({tuple(item.rating_key for item in r.value.items) for r in results}) == 1

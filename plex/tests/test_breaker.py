@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pybreaker
 import pytest
 import responses
-import time_machine
 
 from plex.client import (
     PlexAuthError,
@@ -20,7 +18,6 @@ from plex.client import (
     PlexUnavailable,
     make_breaker,
 )
-from plex.client import session as plex_session
 
 BASE = "http://plex.test:32400"
 URL = f"{BASE}/library/sections"
@@ -29,16 +26,7 @@ OK = {"MediaContainer": {"size": 0}}
 ATTEMPTS = 3  # one request and two urllib3 retries per 503
 
 
-@pytest.fixture(autouse=True)
-def _no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(plex_session, "RETRY_BACKOFF_FACTOR", 0)
-    monkeypatch.setattr(plex_session, "RETRY_BACKOFF_JITTER", 0)
-
-
-@pytest.fixture
-def clock() -> Iterator[time_machine.Traveller]:
-    with time_machine.travel(datetime(2025, 1, 1, 12, 0, tzinfo=UTC), tick=False) as traveller:
-        yield traveller
+pytestmark = pytest.mark.usefixtures("no_backoff")
 
 
 @pytest.fixture

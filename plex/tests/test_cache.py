@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,6 +14,7 @@ from django.core.cache import caches
 
 from plex.cache import Cached, PlexCache
 from plex.client import PlexNotFound, PlexUnavailable
+from plex.tests.concurrency import run_together
 
 KEY = "plex:v1:test-server:test-access:items:abc"
 
@@ -53,27 +53,6 @@ class Loader:
 def expire_fresh_copy(key: str = KEY) -> None:
     """What the TTL does, without waiting for it: the last good copy stays."""
     django_cache.delete(key)
-
-
-def run_concurrently(call: Callable[[], Cached[Any]], count: int = 20) -> list[Any]:
-    """`count` threads start `call` together; each result is a Cached or the raised error."""
-    barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-
-    def worker(index: int) -> None:
-        barrier.wait(timeout=10)
-        try:
-            results[index] = call()
-        except Exception as exc:
-            results[index] = exc
-
-    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=20)
-    assert not any(thread.is_alive() for thread in threads), "a caller never got an answer"
-    return results
 
 
 def test_first_fetch_is_a_miss_from_the_loader_and_the_next_a_hit_with_its_age(
@@ -187,7 +166,7 @@ def test_twenty_concurrent_misses_call_the_loader_once_and_all_get_its_value(
 ) -> None:
     loader = Loader({"page": 1}, pause=0.3)
 
-    results = run_concurrently(lambda: plex_cache.fetch(KEY, 60, loader))
+    results = run_together(lambda _: plex_cache.fetch(KEY, 60, loader))
 
     assert loader.calls == 1
     assert all(isinstance(result, Cached) for result in results), results
@@ -211,7 +190,7 @@ def test_waiters_never_ask_plex_again_while_the_leader_stores_its_answer(
     monkeypatch.setattr(backend, "set", slow_set)
     loader = Loader("page", pause=0.1)
 
-    results = run_concurrently(lambda: plex_cache.fetch(KEY, 60, loader), count=5)
+    results = run_together(lambda _: plex_cache.fetch(KEY, 60, loader), count=5)
 
     assert loader.calls == 1
     assert all(result.value == "page" for result in results)
@@ -224,7 +203,7 @@ def test_waiters_get_the_stale_copy_when_the_leader_finds_plex_unavailable(
     expire_fresh_copy()
     failing = Loader(PlexUnavailable("Plex is down"), pause=0.3)
 
-    results = run_concurrently(lambda: plex_cache.fetch(KEY, 60, failing))
+    results = run_together(lambda _: plex_cache.fetch(KEY, 60, failing))
 
     assert all(isinstance(result, Cached) for result in results), results
     assert {result.state for result in results} == {"STALE"}
@@ -237,7 +216,7 @@ def test_waiters_get_unavailable_when_the_leader_fails_and_nothing_is_cached(
 ) -> None:
     failing = Loader(PlexUnavailable("Plex is down", retry_after=9), pause=0.3)
 
-    results = run_concurrently(lambda: plex_cache.fetch(KEY, 60, failing))
+    results = run_together(lambda _: plex_cache.fetch(KEY, 60, failing))
 
     assert all(isinstance(result, PlexUnavailable) for result in results), results
     assert failing.calls < 20
@@ -246,7 +225,7 @@ def test_waiters_get_unavailable_when_the_leader_fails_and_nothing_is_cached(
 def test_waiters_get_not_found_when_the_leader_does(plex_cache: PlexCache) -> None:
     failing = Loader(PlexNotFound("gone", status=404), pause=0.3)
 
-    results = run_concurrently(lambda: plex_cache.fetch(KEY, 60, failing))
+    results = run_together(lambda _: plex_cache.fetch(KEY, 60, failing))
 
     assert all(isinstance(result, PlexNotFound) for result in results), results
 

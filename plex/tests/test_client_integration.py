@@ -10,12 +10,10 @@ import logging
 import re
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pybreaker
 import pytest
 import redis
-import time_machine
 
 from plex.client import (
     PlexBadResponse,
@@ -25,25 +23,13 @@ from plex.client import (
     PlexUnavailable,
     make_breaker,
 )
-from plex.client import session as plex_session
 from plex.emulator import Emulator
 
 SECTIONS = "/library/sections"
 ATTEMPTS = 3  # one request and two urllib3 retries
 
 
-@pytest.fixture(autouse=True)
-def _no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    # make_retry reads these when a session is built: every client below is built after this.
-    monkeypatch.setattr(plex_session, "RETRY_BACKOFF_FACTOR", 0)
-    monkeypatch.setattr(plex_session, "RETRY_BACKOFF_JITTER", 0)
-
-
-@pytest.fixture
-def clock() -> Iterator[time_machine.Traveller]:
-    # pybreaker reads datetime.now(UTC); sockets and urllib3 use the real monotonic clock.
-    with time_machine.travel(datetime.now(UTC), tick=False) as traveller:
-        yield traveller
+pytestmark = pytest.mark.usefixtures("no_backoff")
 
 
 def owner_client(
