@@ -74,3 +74,35 @@ def test_a_bad_value_stops_start_up_naming_the_variable(env: dict[str, str], var
 def test_a_password_in_a_bad_url_is_not_echoed() -> None:
     result = start(DATABASE_URL="mysql://u:hunter2@db/x")
     assert "hunter2" not in result.stderr
+
+
+def _cookie_flags(**env: str) -> str:
+    script = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE)"
+    )
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECURE_COOKIES"}}
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "medianest.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_cookies_are_secure_in_production_unless_turned_off() -> None:
+    production = {"DEBUG": "0", "SECRET_KEY": "x" * 60, "ALLOWED_HOSTS": "media.example.com"}
+    assert _cookie_flags(**production) == "True True"
+    assert _cookie_flags(**production, SECURE_COOKIES="0") == "False False"
+    assert _cookie_flags() == "False False"  # DEBUG on: the demo over plain http
+
+
+@pytest.mark.parametrize("variable", ["PLEX_TV_URL", "PLEX_AUTH_URL"])
+def test_plex_sign_in_urls_must_be_web_urls(variable: str) -> None:
+    result = start(**{variable: "javascript:alert(1)"})
+    assert result.returncode != 0
+    assert variable in result.stderr
