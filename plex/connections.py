@@ -65,11 +65,6 @@ def _breaker_locked(base_url: str) -> PlexBreaker:
     return breaker
 
 
-def session_for(base_url: str, verify_tls: bool) -> requests.Session:
-    with _lock:
-        return _session_locked(base_url, verify_tls)
-
-
 def _session_locked(base_url: str, verify_tls: bool) -> requests.Session:
     key = (server_name(base_url), verify_tls)
     session = _sessions.get(key)
@@ -112,11 +107,6 @@ def _drop_idle(now: float) -> None:
         if now - last_used < idle_after and len(_clients) < MAX_CLIENTS:
             break
         del _clients[oldest_key]
-
-
-def client_count() -> int:
-    with _lock:
-        return len(_clients)
 
 
 def forget_all() -> None:

@@ -23,6 +23,7 @@ from plex.client import (
     MediaItem,
     Page,
     PlexAuthError,
+    PlexBadResponse,
     PlexClient,
     PlexError,
     PlexNotFound,
@@ -200,8 +201,6 @@ _MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"RIFF")
 
 def _checked_image(image: Image) -> Image:
     """Only bytes that are an image are kept and served, whatever Content-Type claimed."""
-    from plex.client import PlexBadResponse
-
     if not image.content.startswith(_MAGIC) or (
         image.content.startswith(b"RIFF") and image.content[8:12] != b"WEBP"
     ):

@@ -231,14 +231,6 @@ class MediaItem:
     def from_plex(cls, data: dict[str, Any]) -> MediaItem:
         return cls(data)
 
-    @classmethod
-    def fields(cls) -> tuple[str, ...]:
-        return tuple(name for name, value in vars(cls).items() if isinstance(value, _Attr))
-
-    def as_dict(self) -> dict[str, Any]:
-        """Every typed attribute by its Python name (for serializers and caches)."""
-        return {name: getattr(self, name) for name in self.fields()}
-
     def __eq__(self, other: object) -> bool:
         return isinstance(other, MediaItem) and self._data == other._data
 

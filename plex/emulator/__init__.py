@@ -88,11 +88,6 @@ class Emulator:
         self._thread.start()
         return self
 
-    def serve_forever(self) -> None:
-        self._server = EmulatorHTTPServer((self.host, self.port), self.state)
-        self.port = self._server.server_address[1]
-        self._server.serve_forever(poll_interval=0.2)
-
     def stop(self) -> None:
         if self._server is not None:
             self._server.shutdown()
