@@ -76,3 +76,46 @@ def envurl(name: str, schemes: set[str]) -> str:
         # The value may hold a password: name the variable, not the value.
         raise ImproperlyConfigured(f"{name} must be a URL starting with one of: {allowed}")
     return raw
+
+
+def envsiteurls(name: str) -> list[str]:
+    """Comma-separated root URLs of a site (`http://nas.local:8000,https://media.example.com`)
+    as origins (`scheme://host[:port]`, lower case, no trailing slash); [] when unset.
+
+    The site is served at the root of each: a path, query, fragment or user name is refused,
+    since none of them could be honoured."""
+    origins: list[str] = []
+    for raw in envlist(name, []):
+        parts = urlsplit(raw)
+        try:
+            port = parts.port  # ValueError for a port that is not a number or out of range
+        except ValueError:
+            port = -1
+        if (
+            parts.scheme.lower() not in {"http", "https"}
+            or not parts.hostname
+            or port == -1
+            or parts.username is not None
+            or parts.path not in {"", "/"}
+            or parts.query
+            or parts.fragment
+        ):
+            raise ImproperlyConfigured(
+                f"{name} must be the address people open MediaNest at, such as "
+                f"http://nas.local:8000 or https://media.example.com (several: separate them "
+                f"with commas); got {raw!r}"
+            )
+        scheme = parts.scheme.lower()
+        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+        # As a browser writes an Origin: no default port.
+        default_port = 443 if scheme == "https" else 80
+        origins.append(
+            f"{scheme}://{host}" + (f":{port}" if port not in {None, default_port} else "")
+        )
+    return origins
+
+
+def origin_host(origin: str) -> str:
+    """The host name of an origin as ALLOWED_HOSTS spells it: `nas.local`, `[::1]`."""
+    hostname = urlsplit(origin).hostname or ""
+    return f"[{hostname}]" if ":" in hostname else hostname

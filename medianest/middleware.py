@@ -4,7 +4,7 @@ The site's own pages allow only the site itself: no inline script or style, no C
 sign-in form may hand the browser over to Plex's sign-in page (form-action). The Django admin
 and the API docs (Swagger UI) set inline styles, so there styles are relaxed, not scripts.
 (X-Content-Type-Options, Referrer-Policy and cookie flags come from SecurityMiddleware and
-settings.)
+settings; this drops its Cross-Origin-Opener-Policy where browsers ignore it.)
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.http.request import split_domain_port
 
 RELAXED_STYLE_PREFIXES = ("/admin/", "/api/docs/")
 
@@ -48,4 +49,16 @@ class SecurityHeadersMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         response.setdefault("Content-Security-Policy", content_security_policy(request.path))
+        if not request.is_secure() and not is_loopback(request.META.get("HTTP_HOST", "")):
+            # Plain http on a LAN name is not a trustworthy origin: browsers ignore
+            # Cross-Origin-Opener-Policy there and log an error on every page saying so.
+            response.headers.pop("Cross-Origin-Opener-Policy", None)
         return response
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a Host header (or an origin's host[:port]) names this machine, which browsers
+    trust over plain http. Takes the raw header: get_host() raises for a host that is not
+    allowed, and this also runs for the page that says so."""
+    domain = split_domain_port(host)[0]
+    return domain in {"localhost", "127.0.0.1", "[::1]"} or domain.endswith(".localhost")

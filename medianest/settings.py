@@ -13,7 +13,15 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from medianest.env import envbool, envint, envlist, envstr, envurl
+from medianest.env import (
+    envbool,
+    envint,
+    envlist,
+    envsiteurls,
+    envstr,
+    envurl,
+    origin_host,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -29,11 +37,19 @@ SECRET_KEY_FALLBACKS = envlist("SECRET_KEY_FALLBACKS", [])
 # Not a secret; changing it makes stored tokens unreadable.
 SALT_KEY = "medianest-encrypted-fields"
 
-# Over HTTPS in production. Cookies are Secure unless DEBUG (or SECURE_COOKIES=0 for a LAN
-# served over plain http); behind a proxy that ends TLS, BEHIND_HTTPS_PROXY=1 trusts its
-# X-Forwarded-Proto so Django knows the request was secure.
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = envbool("SECURE_COOKIES", not DEBUG)
-if envbool("BEHIND_HTTPS_PROXY", False):
+# Where people open MediaNest (MEDIANEST_URL, one URL or several comma-separated): one value
+# gives the host names Django answers to, the origins trusted for forms, and whether cookies
+# are Secure (only when every URL is https; a browser drops Secure cookies over plain http).
+SITE_URLS = envsiteurls("MEDIANEST_URL")
+_SITE_IS_HTTPS = bool(SITE_URLS) and all(url.startswith("https://") for url in SITE_URLS)
+
+# Over HTTPS in production. Cookies are Secure unless DEBUG or an http MEDIANEST_URL
+# (SECURE_COOKIES overrides both); behind a proxy that ends TLS, BEHIND_HTTPS_PROXY=1 (implied
+# by an https MEDIANEST_URL) trusts its X-Forwarded-Proto so Django knows the request was secure.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = envbool(
+    "SECURE_COOKIES", _SITE_IS_HTTPS if SITE_URLS else not DEBUG
+)
+if envbool("BEHIND_HTTPS_PROXY", any(url.startswith("https://") for url in SITE_URLS)):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", False)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # health checks come over plain http from inside
@@ -41,8 +57,15 @@ SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0, minimum=0)
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 
-ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
-CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
+# Loopback names are always answered: the container's health check and a browser on the same
+# machine use them, and they cannot be pointed anywhere else.
+LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
+ALLOWED_HOSTS = list(
+    dict.fromkeys([*LOOPBACK_HOSTS, *map(origin_host, SITE_URLS), *envlist("ALLOWED_HOSTS", [])])
+)
+CSRF_TRUSTED_ORIGINS = list(dict.fromkeys([*SITE_URLS, *envlist("CSRF_TRUSTED_ORIGINS", [])]))
+# A refused host name and a form refused for its CSRF cookie get pages that say what to set.
+CSRF_FAILURE_VIEW = "medianest.errors.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -60,8 +83,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
+    # Outermost: it adjusts what SecurityMiddleware sets on the way out.
     "medianest.middleware.SecurityHeadersMiddleware",
+    "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -130,7 +154,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(envstr("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 # Development serves static files straight from the apps (tests run with DEBUG forced off
 # but nothing collected); production from STATIC_ROOT.
 WHITENOISE_AUTOREFRESH = DEBUG
@@ -165,9 +189,12 @@ LOGGING = {
             "class": "logging.StreamHandler",
             "formatter": "plain",
             "filters": ["redact_plex_tokens"],
-        }
+        },
+        "null": {"class": "logging.NullHandler"},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # A refused host name is logged once, with what to set, by medianest.errors.
+    "loggers": {"django.security.DisallowedHost": {"handlers": ["null"], "propagate": False}},
 }
 
 # Plex answers in the cache (seconds). Keys are per server and per token (a keyed hash of it).

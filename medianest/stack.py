@@ -86,10 +86,11 @@ def prepare_site(env: dict[str, str], *, emulator_url: str, username: str, plex_
 
 
 def start_gunicorn(
-    env: dict[str, str], *, workers: int, log: Path, timeout: float = 60
+    env: dict[str, str], *, workers: int, log: Path, timeout: float = 60, port: int | None = None
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """gunicorn serving MediaNest on a free port, once /healthz answers; process and URL."""
-    port = free_port()
+    """gunicorn serving MediaNest on `port` (default: a free one), once /healthz answers;
+    process and URL."""
+    port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
         [
@@ -104,7 +105,7 @@ def start_gunicorn(
         ],
         cwd=ROOT,
         env=env,
-        stdout=log.open("wb"),
+        stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + timeout

@@ -16,3 +16,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("", include("plex.pages.urls")),
 ]
+
+# A refused host name gets a page naming the setting to change (medianest/errors.py).
+handler400 = "medianest.errors.bad_request"

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 TIMEOUT_MS = 10_000
+LAN_NAME = "nas.local"  # resolves to this machine in the tests' Chromium
 
 
 @pytest.fixture(scope="session")
@@ -48,7 +49,12 @@ def browser(_async_unsafe: None, django_db_setup: None) -> Iterator[Browser]:
         chromium = playwright.chromium.launch(
             executable_path=CHROMIUM,
             headless=True,
-            args=["--no-sandbox", "--disable-dev-shm-usage"],
+            args=[
+                "--no-sandbox",
+                "--disable-dev-shm-usage",
+                # A LAN name for the first-run tests, as a self-hoster opens a NAS.
+                f"--host-resolver-rules=MAP {LAN_NAME} 127.0.0.1",
+            ],
         )
         yield chromium
         chromium.close()

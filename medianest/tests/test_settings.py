@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -62,6 +63,9 @@ def test_urls_select_postgresql_and_redis() -> None:
         ({"PLEX_BREAKER_FAIL_MAX": "five"}, "PLEX_BREAKER_FAIL_MAX"),
         ({"PLEX_BREAKER_RESET_TIMEOUT": "0"}, "PLEX_BREAKER_RESET_TIMEOUT"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({"MEDIANEST_URL": "nas.local:8000"}, "MEDIANEST_URL"),
+        ({"MEDIANEST_URL": "http://nas.local/medianest/"}, "MEDIANEST_URL"),
+        ({"MEDIANEST_URL": "http://nas.local:99999"}, "MEDIANEST_URL"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(env: dict[str, str], variable: str) -> None:
@@ -76,12 +80,30 @@ def test_a_password_in_a_bad_url_is_not_echoed() -> None:
     assert "hunter2" not in result.stderr
 
 
-def _cookie_flags(**env: str) -> str:
+SHOWN_SETTINGS = [
+    "ALLOWED_HOSTS",
+    "CSRF_TRUSTED_ORIGINS",
+    "SESSION_COOKIE_SECURE",
+    "CSRF_COOKIE_SECURE",
+    "SECURE_PROXY_SSL_HEADER",
+]
+_ENV_SET_BY_TESTS = {
+    "DEBUG",
+    "SECURE_COOKIES",
+    "MEDIANEST_URL",
+    "ALLOWED_HOSTS",
+    "CSRF_TRUSTED_ORIGINS",
+    "BEHIND_HTTPS_PROXY",
+}
+
+
+def setting_values(**env: str) -> dict[str, object]:
+    """The settings MediaNest starts with under this environment (a fresh process)."""
     script = (
-        "import django; django.setup(); from django.conf import settings; "
-        "print(settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE)"
+        "import django, json; django.setup(); from django.conf import settings; "
+        f"print(json.dumps({{n: getattr(settings, n, None) for n in {SHOWN_SETTINGS!r}}}))"
     )
-    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECURE_COOKIES"}}
+    clean = {k: v for k, v in os.environ.items() if k not in _ENV_SET_BY_TESTS}
     result = subprocess.run(
         [sys.executable, "-c", script],
         cwd=ROOT,
@@ -91,14 +113,15 @@ def _cookie_flags(**env: str) -> str:
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
+    return json.loads(result.stdout)
 
 
 def test_cookies_are_secure_in_production_unless_turned_off() -> None:
     production = {"DEBUG": "0", "SECRET_KEY": "x" * 60, "ALLOWED_HOSTS": "media.example.com"}
-    assert _cookie_flags(**production) == "True True"
-    assert _cookie_flags(**production, SECURE_COOKIES="0") == "False False"
-    assert _cookie_flags() == "False False"  # DEBUG on: the demo over plain http
+    assert setting_values(**production)["SESSION_COOKIE_SECURE"] is True
+    assert setting_values(**production)["CSRF_COOKIE_SECURE"] is True
+    assert setting_values(**production, SECURE_COOKIES="0")["SESSION_COOKIE_SECURE"] is False
+    assert setting_values()["SESSION_COOKIE_SECURE"] is False  # DEBUG on: the demo over http
 
 
 @pytest.mark.parametrize("variable", ["PLEX_TV_URL", "PLEX_AUTH_URL"])
