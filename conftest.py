@@ -146,3 +146,13 @@ def friend_client(config, friend):  # -> django.test.Client
     client = Client()
     client.force_login(friend)
     return client
+
+
+@pytest.fixture
+def private_redis(tmp_path):  # -> Iterator[medianest.stack.RedisServer]
+    """A redis-server of this test's own, to kill or freeze."""
+    from medianest.stack import RedisServer
+
+    server = RedisServer(tmp_path)
+    yield server
+    server.stop()

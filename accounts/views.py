@@ -13,6 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import plex_signin
+from medianest.ratelimit import rate_limited
 
 BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -42,6 +43,7 @@ def signin(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @require_POST
+@rate_limited("plex-signin")  # each attempt creates a plex.tv PIN and a session
 def start_plex_signin(request: HttpRequest) -> HttpResponse:
     forward_url = request.build_absolute_uri(reverse("accounts:plex-return"))
     next_url = _safe_next(request, request.POST.get("next"))

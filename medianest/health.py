@@ -48,4 +48,4 @@ def _plex_circuit() -> str:
     config = ServiceConfig.objects.active()
     if config is None:
         return "not configured"
-    return breaker_for(config.base_url).current_state  # closed, open or half-open
+    return breaker_for(config.base_url, config.timeout).current_state  # closed, open or half-open

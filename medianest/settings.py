@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from medianest.env import (
     envbool,
+    envfloat,
     envint,
     envlist,
     envsiteurls,
@@ -22,6 +23,7 @@ from medianest.env import (
     envurl,
     origin_host,
 )
+from plex.client.session import POOL_MAXSIZE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -49,11 +51,15 @@ _SITE_IS_HTTPS = bool(SITE_URLS) and all(url.startswith("https://") for url in S
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = envbool(
     "SECURE_COOKIES", _SITE_IS_HTTPS if SITE_URLS else not DEBUG
 )
-if envbool("BEHIND_HTTPS_PROXY", any(url.startswith("https://") for url in SITE_URLS)):
+BEHIND_HTTPS_PROXY = envbool("BEHIND_HTTPS_PROXY", any(u.startswith("https://") for u in SITE_URLS))
+if BEHIND_HTTPS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", False)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # health checks come over plain http from inside
-SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0, minimum=0)
+# A site whose every address is https (behind its TLS proxy) sends plain http to https and
+# tells browsers to stay there (HSTS, a year); both are off otherwise, and can be set apart.
+_HTTPS_ONLY = _SITE_IS_HTTPS and BEHIND_HTTPS_PROXY
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", _HTTPS_ONLY)
+SECURE_REDIRECT_EXEMPT = [r"^healthz"]  # health checks come over plain http from inside
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31_536_000 if _HTTPS_ONLY else 0, minimum=0)
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 
@@ -205,17 +211,30 @@ PLEX_CACHE_TTL_ITEMS = envint("PLEX_CACHE_TTL_ITEMS", 60, minimum=0)
 PLEX_CACHE_TTL_IMAGES = envint("PLEX_CACHE_TTL_IMAGES", 86400, minimum=0)
 # How long the last good copy is kept, to be served while Plex is unavailable.
 PLEX_CACHE_STALE_TTL = envint("PLEX_CACHE_STALE_TTL", 86400, minimum=0)
+# How many threads of one app process may wait on Plex at once; above that a request gets the
+# last good copy or a quick 503, so a slow Plex never takes every thread and cached pages stay
+# fast. Default: one thread fewer than gunicorn runs (WEB_THREADS), at most the connection pool.
+WEB_THREADS = envint("WEB_THREADS", 0, minimum=0)  # 0: not known (runserver, tests)
+PLEX_CONCURRENCY = envint(
+    "PLEX_CONCURRENCY",
+    min(POOL_MAXSIZE, WEB_THREADS - 1) if WEB_THREADS > 1 else POOL_MAXSIZE,
+    minimum=1,
+)
 # Clients for users who stopped browsing are dropped after this many idle seconds.
 PLEX_CLIENT_IDLE_SECONDS = envint("PLEX_CLIENT_IDLE_SECONDS", 600, minimum=1)
-PLEX_IMAGE_MAX_SIDE = 2000  # pixels; larger asks are a 400
+# Every answer from Plex is read within a size cap and a deadline, however slowly it arrives.
+PLEX_IMAGE_MAX_BYTES = envint("PLEX_IMAGE_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+PLEX_RESPONSE_DEADLINE = envfloat("PLEX_RESPONSE_DEADLINE", 8.0)
 
 # The JSON API
 API_THROTTLE_RATE = envstr("API_THROTTLE_RATE", "1200/min")
-if not re.fullmatch(r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)", API_THROTTLE_RATE):
-    raise ImproperlyConfigured(
-        f"API_THROTTLE_RATE must look like 1200/min (per s, min, hour or day); "
-        f"got {API_THROTTLE_RATE!r}"
-    )
+# Sign-in attempts per client address: starting "Sign in with Plex", and admin password logins.
+SIGNIN_RATE = envstr("SIGNIN_RATE", "30/hour")
+for _name, _rate in (("API_THROTTLE_RATE", API_THROTTLE_RATE), ("SIGNIN_RATE", SIGNIN_RATE)):
+    if not re.fullmatch(r"[0-9]+/(s|sec|second|m|min|minute|h|hour|d|day)", _rate):
+        raise ImproperlyConfigured(
+            f"{_name} must look like 30/hour (per s, min, hour or day); got {_rate!r}"
+        )
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",

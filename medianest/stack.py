@@ -1,16 +1,19 @@
-"""MediaNest as separate processes: the Plex emulator, `manage.py` commands and gunicorn
-servers. For the scale-out test and the benchmarks, which must measure or prove what real
-processes do (shared Redis, no in-process shortcuts). Failures raise RuntimeError with the
-process's own output."""
+"""MediaNest as separate processes: the Plex emulator, `manage.py` commands, gunicorn servers
+and a Redis of one's own (to kill or freeze). For the scale-out test and the benchmarks, which
+must measure or prove what real processes do (shared Redis, no in-process shortcuts).
+Failures raise RuntimeError with the process's own output."""
 
 from __future__ import annotations
 
+import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import redis
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,11 +89,21 @@ def prepare_site(env: dict[str, str], *, emulator_url: str, username: str, plex_
 
 
 def start_gunicorn(
-    env: dict[str, str], *, workers: int, log: Path, timeout: float = 60, port: int | None = None
+    env: dict[str, str],
+    *,
+    workers: int,
+    log: Path,
+    timeout: float = 60,
+    port: int | None = None,
+    threads: int = 1,
 ) -> tuple[subprocess.Popen[bytes], str]:
     """gunicorn serving MediaNest on `port` (default: a free one), once /healthz answers;
-    process and URL."""
+    process and URL. With `threads` > 1, the gthread worker (as docker/entrypoint.sh runs it),
+    and WEB_THREADS tells the app how many threads it has."""
     port = port or free_port()
+    if threads > 1:
+        env = {**env, "WEB_THREADS": str(threads)}
+    worker = ["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else []
     url = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
         [
@@ -102,6 +115,7 @@ def start_gunicorn(
             f"127.0.0.1:{port}",
             "--workers",
             str(workers),
+            *worker,
         ],
         cwd=ROOT,
         env=env,
@@ -135,3 +149,48 @@ def stop(processes: list[subprocess.Popen]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5)
+
+
+class RedisServer:
+    """A redis-server of one's own on a free port (nothing kept on disk), to kill or freeze
+    (SIGSTOP: it keeps its connections and answers nothing, as a hung Redis does)."""
+
+    def __init__(self, workdir: Path) -> None:
+        binary = shutil.which("redis-server") or "/usr/sbin/redis-server"
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = subprocess.Popen(
+            [
+                *(binary, "--port", str(self.port), "--bind", "127.0.0.1"),
+                *("--save", "", "--appendonly", "no", "--dir", str(workdir)),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.2)
+        for _ in range(100):
+            try:
+                client.ping()
+                break
+            except redis.RedisError:
+                time.sleep(0.05)
+        else:
+            self.stop()
+            raise RuntimeError(f"redis-server did not start on port {self.port}")
+        client.close()
+
+    def kill(self) -> None:
+        self.resume()
+        self.process.kill()
+        self.process.wait(timeout=5)
+
+    def pause(self) -> None:
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.kill()

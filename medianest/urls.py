@@ -3,9 +3,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from medianest.health import healthz
+from medianest.ratelimit import rate_limited
 from plex.api.views import api_root
 
 urlpatterns = [
+    # Password guesses at the admin are limited per client address; the rest is Django's.
+    path("admin/login/", rate_limited("admin-login")(admin.site.login)),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("healthz", healthz, name="healthz"),

@@ -31,7 +31,7 @@ class ServiceConfigAdmin(admin.ModelAdmin):
         """The breaker's state for this server, shared by every app process through Redis."""
         if not config.url:
             return "-"
-        breaker = breaker_for(config.base_url)
+        breaker = breaker_for(config.base_url, config.timeout)
         state = breaker.current_state
         if state == "open":
             return f"open: Plex calls paused for {breaker.remaining_open_seconds():.0f} s"

@@ -7,10 +7,16 @@ of an error; a failure never overwrites good data. Only a 404 removes both copie
 
 Concurrent misses for one key coalesce through the cache itself (an `add`, which is Redis
 `SET NX`), so they coalesce across threads, worker processes and hosts: one caller loads from
-Plex, the others poll for its result, bounded by the time a Plex call can take.
+Plex, the others poll for its result, bounded by the time a Plex call can take. Waiters share
+the leader's value, and its failure only when the failure is Plex's (unavailable, unreadable):
+a refusal of the leader's token is not theirs.
 
-The cache is a help, never a requirement: when it fails (Redis down), every call loads from
-Plex directly and a warning is logged at most once a minute.
+At most `bulkhead.size` threads of a process wait on Plex at once; above that, a caller gets
+the last good copy or a fast PlexUnavailable, so a slow Plex cannot take every thread and
+cached answers stay fast.
+
+The cache is a help, never a requirement: when it fails (Redis down or hung), every call
+loads from Plex directly and a warning is logged at most once a minute.
 """
 
 from __future__ import annotations
@@ -19,14 +25,16 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
+import redis
 from django.core.cache import cache as default_cache
+from django_redis.exceptions import ConnectionInterrupted
 
 from plex.client import (
-    PlexAuthError,
     PlexBadResponse,
     PlexError,
     PlexNotFound,
@@ -39,14 +47,36 @@ T = TypeVar("T")
 CacheState = Literal["HIT", "MISS", "STALE"]
 
 # Errors after which the last good copy is served: Plex is down or glitching, not saying "no".
+# They are also the only failures a leader hands to its waiters: they are about Plex, the same
+# for every caller, where a 401, 403 or 404 may be about the leader's own token.
 STALE_ON = (PlexUnavailable, PlexBadResponse)
-# What a leader tells the callers waiting on it when its load failed.
 _FAILURES: dict[str, type[PlexError]] = {
     "unavailable": PlexUnavailable,
     "bad_response": PlexBadResponse,
-    "not_found": PlexNotFound,
-    "auth": PlexAuthError,
 }
+# What a cache that is down or hung raises (django-redis wraps redis-py's errors). Nothing
+# else is caught: a pickling bug must surface as a bug, not as "cache unavailable".
+CACHE_ERRORS = (redis.RedisError, OSError, ConnectionInterrupted)
+
+
+class Bulkhead:
+    """At most `size` threads of this process wait on Plex at once. A caller above that waits
+    up to `wait` seconds for a slot (a healthy Plex frees one in a few milliseconds), then is
+    turned away, so a slow Plex can hold `size` threads and never the whole process."""
+
+    def __init__(self, size: int, wait: float = 0.25) -> None:
+        self.size = size
+        self.wait = wait
+        self._slots = threading.BoundedSemaphore(size)
+
+    @contextmanager
+    def slot(self) -> Iterator[bool]:
+        admitted = self._slots.acquire(timeout=self.wait)
+        try:
+            yield admitted
+        finally:
+            if admitted:
+                self._slots.release()
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,9 +100,10 @@ class PlexCache:
     WARN_EVERY = 60.0
     POLL_FIRST, POLL_MAX = 0.01, 0.1
 
-    def __init__(self, *, stale_ttl: int, wait: float) -> None:
+    def __init__(self, *, stale_ttl: int, wait: float, bulkhead: Bulkhead | None = None) -> None:
         self.stale_ttl = stale_ttl
         self.wait = wait  # how long a waiter waits for the leader: a Plex call's worst case
+        self.bulkhead = bulkhead
 
     # -- cache access that never raises --------------------------------------------------
 
@@ -91,14 +122,19 @@ class PlexCache:
             return default, False
         try:
             return operation(), True
-        except Exception as exc:  # redis.ConnectionError, TimeoutError... whatever the backend
-            now = time.monotonic()
-            PlexCache._down_until = now + self.SKIP_AFTER_FAILURE
-            with PlexCache._warn_lock:
-                if now - PlexCache._last_warning >= self.WARN_EVERY:
-                    PlexCache._last_warning = now
-                    logger.warning("Cache unavailable, asking Plex directly: %s", exc)
+        except CACHE_ERRORS as exc:
+            PlexCache._down_until = time.monotonic() + self.SKIP_AFTER_FAILURE
+            self._warn("Cache unavailable, asking Plex directly: %s", exc)
             return default, False
+
+    def _warn(self, message: str, *args: object) -> None:
+        """A warning at most once a minute: an outage must not flood the log."""
+        now = time.monotonic()
+        with PlexCache._warn_lock:
+            if now - PlexCache._last_warning < self.WARN_EVERY:
+                return
+            PlexCache._last_warning = now
+        logger.warning(message, *args)
 
     @classmethod
     def reset_health(cls) -> None:
@@ -112,6 +148,14 @@ class PlexCache:
         envelope, cache_ok = self._safe(lambda: self.cache.get(key))
         if envelope is not None:
             return self._from_envelope(envelope, "HIT")
+        if self.bulkhead is None:
+            return self._miss(key, ttl, loader, cache_ok)
+        with self.bulkhead.slot() as admitted:
+            if admitted:
+                return self._miss(key, ttl, loader, cache_ok)
+        return self._turned_away(key)
+
+    def _miss(self, key: str, ttl: int, loader: Callable[[], T], cache_ok: bool) -> Cached[T]:
         if not cache_ok:
             return Cached(loader(), "MISS")
         lock_key = f"{key}:lock"
@@ -135,6 +179,21 @@ class PlexCache:
     def forget(self, key: str) -> None:
         self._safe(lambda: self.cache.delete_many([key, f"{key}:stale"]))
 
+    def _turned_away(self, key: str) -> Cached[Any]:
+        """No slot to wait on Plex in: the last good copy, or a fast "try again"."""
+        size = self.bulkhead.size if self.bulkhead else 0
+        self._warn("Plex is slow: %s requests of this process already wait on it", size)
+        error = PlexUnavailable(
+            f"Plex is slow to answer: {size} requests already wait on it.", retry_after=2
+        )
+        return self._stale_or_raise(key, error)
+
+    def _stale_or_raise(self, key: str, error: PlexError) -> Cached[Any]:
+        stale, _ = self._safe(lambda: self.cache.get(f"{key}:stale"))
+        if stale is not None:
+            return self._from_envelope(stale, "STALE", error)
+        raise error
+
     # -- helpers ---------------------------------------------------------------------------
 
     def _from_envelope(
@@ -151,23 +210,17 @@ class PlexCache:
                 value = loader()
             except STALE_ON as exc:
                 self._tell_waiters(key, exc)
-                stale, _ = self._safe(lambda: self.cache.get(f"{key}:stale"))
-                if stale is not None:
-                    return self._from_envelope(stale, "STALE", exc)
-                raise
-            except PlexNotFound as exc:
+                return self._stale_or_raise(key, exc)
+            except PlexNotFound:
                 # Gone for real: a last good copy of it must not come back.
-                self._tell_waiters(key, exc)
                 self.forget(key)
-                raise
-            except PlexAuthError as exc:
-                self._tell_waiters(key, exc)
                 raise
             # Stored before the lock is released (below): a waiter that saw neither a lock
             # nor a value would ask Plex a second time.
             envelope = (self.clock(), value)
             self._safe(lambda: self.cache.set(key, envelope, timeout=ttl))
-            self._safe(lambda: self.cache.set(f"{key}:stale", envelope, timeout=self.stale_ttl))
+            if self.stale_ttl > ttl:  # else the fresh copy already outlives any stale one
+                self._safe(lambda: self.cache.set(f"{key}:stale", envelope, timeout=self.stale_ttl))
             return Cached(value, "MISS")
         finally:
             if lock_key is not None:
@@ -180,9 +233,7 @@ class PlexCache:
             self._safe(lambda: self.cache.delete(lock_key))
 
     def _tell_waiters(self, key: str, exc: PlexError) -> None:
-        kind = next((name for name, cls in _FAILURES.items() if isinstance(exc, cls)), None)
-        if kind is None:
-            return
+        kind = next(name for name, cls in _FAILURES.items() if isinstance(exc, cls))
         retry_after = getattr(exc, "retry_after", 5)
         failure = (kind, str(exc), retry_after)
         self._safe(lambda: self.cache.set(f"{key}:failed", failure, timeout=2))
@@ -205,18 +256,15 @@ class PlexCache:
             if f"{key}:failed" in found:
                 return self._leader_failed(key, found[f"{key}:failed"])
             if lock_key not in found:
-                break  # the leader is gone without an answer: ask Plex ourselves
+                # The leader is gone without an answer, or its answer was not for us to
+                # share (a refusal of its token): ask Plex ourselves.
+                break
         return self._load(key, ttl, loader, None, "")
 
     def _leader_failed(self, key: str, failure: tuple[str, str, float]) -> Cached[Any]:
         kind, message, retry_after = failure
-        error_class = _FAILURES[kind]
-        if error_class is PlexUnavailable:
+        if _FAILURES[kind] is PlexUnavailable:
             error: PlexError = PlexUnavailable(message, retry_after=retry_after)
         else:
-            error = error_class(message)
-        if isinstance(error, STALE_ON):
-            stale, _ = self._safe(lambda: self.cache.get(f"{key}:stale"))
-            if stale is not None:
-                return self._from_envelope(stale, "STALE", error)
-        raise error
+            error = PlexBadResponse(message)
+        return self._stale_or_raise(key, error)

@@ -1,9 +1,10 @@
 """One connection pool and one circuit breaker per Plex server, shared by every user's client.
 
-A client is cheap (it holds a token and settings); the pool and the breaker are what must be
-shared: the pool so that keep-alive connections are reused across users, the breaker so that a
-dead server is noticed once for everybody. When the cache is Redis the breaker's state lives in
-Redis, so every worker process and host sees the same open circuit.
+A client is cheap (it holds a token, settings and a session of its own); the pool and the
+breaker are what must be shared: the pool (a requests adapter, never a session with its cookie
+jar) so that keep-alive connections are reused across users, the breaker so that a dead server
+is noticed once for everybody. When the cache is Redis the breaker's state lives in Redis, so
+every worker process and host sees the same open circuit.
 """
 
 from __future__ import annotations
@@ -14,21 +15,25 @@ import time
 from collections import OrderedDict
 from urllib.parse import urlsplit
 
-import requests
 from django.conf import settings
 from django.utils.crypto import salted_hmac
+from requests.adapters import HTTPAdapter
 
-from plex.client import PlexBreaker, PlexClient, make_breaker, make_session
+from plex.cache import Bulkhead
+from plex.client import PlexBreaker, PlexClient, make_breaker
+from plex.client.session import make_adapter
 from plex.models import ServiceConfig
 
 logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
-_sessions: dict[tuple[str, bool], requests.Session] = {}
+# (server, verify TLS) -> (the pool with retries, the pool for trial calls: one attempt)
+_adapters: dict[tuple[str, bool], tuple[HTTPAdapter, HTTPAdapter]] = {}
 _breakers: dict[str, PlexBreaker] = {}
 # (server URL, verify TLS, timeout, access key) -> (client, last used), oldest first.
 _clients: OrderedDict[tuple[str, bool, float, str], tuple[PlexClient, float]] = OrderedDict()
 MAX_CLIENTS = 1000  # a hard bound besides idleness; a family server has a handful of users
+_bulkhead: Bulkhead | None = None
 
 
 def server_name(base_url: str) -> str:
@@ -47,12 +52,12 @@ def _shared_redis():  # -> redis.Redis | None
     return get_redis_connection("default")
 
 
-def breaker_for(base_url: str) -> PlexBreaker:
+def breaker_for(base_url: str, timeout: float = 3.0) -> PlexBreaker:
     with _lock:
-        return _breaker_locked(base_url)
+        return _breaker_locked(base_url, timeout)
 
 
-def _breaker_locked(base_url: str) -> PlexBreaker:
+def _breaker_locked(base_url: str, timeout: float) -> PlexBreaker:
     name = server_name(base_url)
     breaker = _breakers.get(name)
     if breaker is None:
@@ -61,16 +66,28 @@ def _breaker_locked(base_url: str) -> PlexBreaker:
             fail_max=settings.PLEX_BREAKER_FAIL_MAX,
             reset_timeout=settings.PLEX_BREAKER_RESET_TIMEOUT,
             redis=_shared_redis(),
+            # A trial is one attempt: connect, read, and the body's deadline.
+            trial_lease_seconds=2 * timeout + settings.PLEX_RESPONSE_DEADLINE,
         )
     return breaker
 
 
-def _session_locked(base_url: str, verify_tls: bool) -> requests.Session:
+def _adapters_locked(base_url: str, verify_tls: bool) -> tuple[HTTPAdapter, HTTPAdapter]:
     key = (server_name(base_url), verify_tls)
-    session = _sessions.get(key)
-    if session is None:
-        session = _sessions[key] = make_session(verify_tls=verify_tls)
-    return session
+    adapters = _adapters.get(key)
+    if adapters is None:
+        adapters = _adapters[key] = (make_adapter(), make_adapter(retries=False))
+    return adapters
+
+
+def bulkhead() -> Bulkhead:
+    """How many of this process's threads may wait on Plex at once (PLEX_CONCURRENCY)."""
+    global _bulkhead
+    if _bulkhead is None:
+        with _lock:
+            if _bulkhead is None:
+                _bulkhead = Bulkhead(settings.PLEX_CONCURRENCY)
+    return _bulkhead
 
 
 def access_key(token: str) -> str:
@@ -88,13 +105,17 @@ def client_for(config: ServiceConfig, token: str) -> PlexClient:
         entry = _clients.pop(key, None)
         client = entry[0] if entry else None
         if client is None:
+            adapter, trial_adapter = _adapters_locked(config.base_url, config.verify_tls)
             client = PlexClient(
                 config.base_url,
                 token,
                 timeout=config.timeout,
                 verify_tls=config.verify_tls,
-                session=_session_locked(config.base_url, config.verify_tls),
-                breaker=_breaker_locked(config.base_url),
+                adapter=adapter,
+                trial_adapter=trial_adapter,
+                breaker=_breaker_locked(config.base_url, config.timeout),
+                deadline=settings.PLEX_RESPONSE_DEADLINE,
+                image_max_bytes=settings.PLEX_IMAGE_MAX_BYTES,
             )
         _clients[key] = (client, now)  # most recently used last
         return client
@@ -111,9 +132,12 @@ def _drop_idle(now: float) -> None:
 
 def forget_all() -> None:
     """Drop every pool and breaker (tests, and after the server's address changes)."""
+    global _bulkhead
     with _lock:
-        for session in _sessions.values():
-            session.close()
-        _sessions.clear()
+        _bulkhead = None
+        for adapters in _adapters.values():
+            for adapter in adapters:
+                adapter.close()
+        _adapters.clear()
         _breakers.clear()
         _clients.clear()

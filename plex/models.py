@@ -68,6 +68,11 @@ class ServiceConfig(models.Model):
     def base_url(self) -> str:
         return self.url.rstrip("/")
 
+    @property
+    def public_name(self) -> str:
+        """How users see this server named: "Plex (Olive's server)", never its address."""
+        return f"Plex ({self.server_name})" if self.server_name else "Plex"
+
     def client(self, token: str) -> PlexClient:
         """A client for this server acting with `token`, sharing the server's pool and breaker."""
         from plex.connections import client_for

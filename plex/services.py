@@ -3,14 +3,14 @@
 `PlexService.for_user(user)` pairs the active server with the user's own token; every method
 returns `Cached[...]` (the value and whether it came from the cache, Plex or the last good
 copy). Cache keys are scoped by server and by a keyed hash of the token, so what one token
-sees is never served to another. When Plex rejects a user's token, the token is marked
-invalid on that user alone and `PlexTokenInvalid` asks them to sign in again.
+sees is never served to another. When Plex answers 401, a cheap authenticated request
+confirms it before the token is marked invalid (on that user alone) and `PlexTokenInvalid`
+asks them to sign in again; a 401 that does not confirm is a refusal of that one resource.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
@@ -23,14 +23,14 @@ from plex.client import (
     MediaItem,
     Page,
     PlexAuthError,
-    PlexBadResponse,
     PlexClient,
     PlexError,
+    PlexForbidden,
     PlexNotFound,
     ServerInfo,
 )
-from plex.client.session import RETRY_BACKOFF_MAX, RETRY_TOTAL
-from plex.connections import access_key
+from plex.connections import access_key, bulkhead
+from plex.images import image_item_key, image_size
 from plex.models import ServiceConfig
 
 if TYPE_CHECKING:
@@ -38,23 +38,28 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-# The Plex image paths MediaNest proxies: an item's poster or art, a collection's composite.
-IMAGE_PATH = re.compile(
-    r"^/library/(?:metadata/(?P<item>\d+)/(?:thumb|art)|collections/(?P<collection>\d+)/composite)"
-    r"/\d+$"
-)
-
 
 class PlexNotConfigured(PlexError):
     """No Plex server is configured and enabled yet."""
+
+    public_message = "No Plex server is set up yet. An administrator can add one."
 
 
 class PlexTokenMissing(PlexError):
     """The user has no Plex token (never signed in with Plex)."""
 
+    public_message = "Your account has no Plex sign-in yet. Sign in with Plex."
+
 
 class PlexTokenInvalid(PlexAuthError):
     """Plex rejected the user's token: they must sign in with Plex again."""
+
+
+def public_server_name() -> str:
+    """The name users see for the configured server ("Plex (Olive's server)"), for messages
+    that must not carry its address."""
+    config = ServiceConfig.objects.active()
+    return config.public_name if config is not None else "Plex"
 
 
 def _digest(*parts: object) -> str:
@@ -70,10 +75,12 @@ class PlexService:
         self.client: PlexClient = config.client(token)
         self._access = access_key(token)
         self._server = config.machine_identifier or _digest(config.base_url)
-        # A waiter waits as long as a Plex call can take: every attempt's connect and read
-        # timeouts plus the retry pauses.
-        worst_call = (RETRY_TOTAL + 1) * 2 * config.timeout + RETRY_TOTAL * RETRY_BACKOFF_MAX
-        self.cache = PlexCache(stale_ttl=settings.PLEX_CACHE_STALE_TTL, wait=worst_call)
+        # A waiter waits as long as a Plex call can take.
+        self.cache = PlexCache(
+            stale_ttl=settings.PLEX_CACHE_STALE_TTL,
+            wait=self.client.worst_case_seconds,
+            bulkhead=bulkhead(),
+        )
 
     @classmethod
     def for_user(cls, user: User) -> PlexService:
@@ -88,15 +95,35 @@ class PlexService:
 
     # -- the one path to the cache and the client -----------------------------------------
 
-    def _cached(self, kind: str, ttl: int, load: Callable[[], T], *args: object) -> Cached[T]:
-        key = f"plex:v1:{self._server}:{self._access}:{kind}:{_digest(*args)}"
+    def _cached(
+        self,
+        kind: str,
+        ttl: int,
+        load: Callable[[], T],
+        *args: object,
+        shared: bool = False,
+    ) -> Cached[T]:
+        """The one path to Plex: cached per server and per token's access, or, for `shared`
+        values that are the same for everyone allowed to ask (image bytes, asked for after
+        an access check), per server only."""
+        scope = "shared" if shared else self._access
+        key = f"plex:v1:{self._server}:{scope}:{kind}:{_digest(*args)}"
         try:
             return self.cache.fetch(key, ttl, load)
         except PlexAuthError as exc:
+            raise self._refusal(exc) from exc
+
+    def _refusal(self, exc: PlexAuthError) -> PlexError:
+        """A 401 for one resource may be a proxy's hiccup or a resource the server keeps from
+        shared users: only a 401 for the server root too says the token itself is refused."""
+        try:
+            self.client.server_info()
+        except PlexAuthError:
             self.user.mark_plex_token_invalid()
-            raise PlexTokenInvalid(
-                "Plex no longer accepts your sign-in. Sign in with Plex again."
-            ) from exc
+            return PlexTokenInvalid("Plex refused the token on a second request too (401).")
+        except PlexError as failure:
+            return failure  # cannot tell now (Plex is down, say): nothing is marked
+        return PlexForbidden(f"{exc} The server root answers this token: only this is refused.")
 
     # -- what views ask for -------------------------------------------------------------
 
@@ -180,29 +207,21 @@ class PlexService:
         )
 
     def image(self, path: str, width: int, height: int) -> Cached[Image]:
-        """A poster or art image, after checking that this user may see its item."""
-        match = IMAGE_PATH.fullmatch(path)  # fullmatch: "$" alone would allow a trailing newline
-        if match is None:
+        """A poster or art image at one of the served sizes, after checking that this user may
+        see its item. The client has checked the bytes decode whole and typed them."""
+        item_key = image_item_key(path)
+        if item_key is None:
             raise PlexNotFound("Not a Plex library image.")
         # The user's own (cached) view of the item decides: a 404 for them is a 404 here.
-        self.metadata(match["item"] or match["collection"])
+        self.metadata(item_key)
         # Access is checked above, per user; the bytes are the same for everyone allowed to
         # see them, so they are cached per server rather than once per user.
-        key = f"plex:v1:{self._server}:image:{_digest(path, width, height)}"
-        return self.cache.fetch(
-            key,
+        size = image_size(width, height)
+        return self._cached(
+            "image",
             settings.PLEX_CACHE_TTL_IMAGES,
-            lambda: _checked_image(self.client.image(path, width, height)),
+            lambda: self.client.image(path, *size),
+            path,
+            size,
+            shared=True,
         )
-
-
-_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"RIFF")
-
-
-def _checked_image(image: Image) -> Image:
-    """Only bytes that are an image are kept and served, whatever Content-Type claimed."""
-    if not image.content.startswith(_MAGIC) or (
-        image.content.startswith(b"RIFF") and image.content[8:12] != b"WEBP"
-    ):
-        raise PlexBadResponse("Plex sent an image that is not a JPEG, PNG, GIF or WebP.")
-    return image

@@ -1,6 +1,10 @@
 """The API's edge: Plex errors become DRF errors with a status, a `detail` and a `code`.
 
-    {"detail": "Plex at 10.0.0.2:32400 is not answering; ...", "code": "plex_unavailable"}
+    {"detail": "Plex (Olive's server) is not answering; try again in 12 s.",
+     "code": "plex_unavailable"}
+
+`detail` names the server by its name: its address (in the exception's own message) is for
+the logs and the admin, not for every API client.
 
 Validation errors keep DRF's per-field messages under `errors` and name the first parameter in
 `detail`, so a script's author sees at once which parameter was wrong.
@@ -14,8 +18,14 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from plex.client import PlexAuthError, PlexBadResponse, PlexError, PlexNotFound, PlexUnavailable
-from plex.services import PlexNotConfigured, PlexTokenInvalid, PlexTokenMissing
+from plex.client import (
+    PlexAuthError,
+    PlexError,
+    PlexForbidden,
+    PlexNotFound,
+    PlexUnavailable,
+)
+from plex.services import PlexNotConfigured, PlexTokenMissing, public_server_name
 
 
 class PlexUnavailableError(exceptions.APIException):
@@ -39,6 +49,11 @@ class PlexNotFoundError(exceptions.NotFound):
     default_code = "plex_not_found"
 
 
+class PlexForbiddenError(exceptions.PermissionDenied):
+    default_detail = "Plex does not let your account open this."
+    default_code = "plex_forbidden"
+
+
 class PlexTokenInvalidError(exceptions.PermissionDenied):
     default_detail = "Plex no longer accepts your sign-in. Sign in with Plex again."
     default_code = "plex_token_invalid"
@@ -55,23 +70,25 @@ class PlexNotConfiguredError(exceptions.APIException):
     default_code = "plex_not_configured"
 
 
+# Most specific first: PlexTokenInvalid is a PlexAuthError.
+_API_ERRORS: tuple[tuple[type[PlexError], type[exceptions.APIException]], ...] = (
+    (PlexNotConfigured, PlexNotConfiguredError),
+    (PlexTokenMissing, PlexTokenMissingError),
+    (PlexAuthError, PlexTokenInvalidError),
+    (PlexForbidden, PlexForbiddenError),
+    (PlexNotFound, PlexNotFoundError),
+    (PlexUnavailable, PlexUnavailableError),
+    # An unreadable answer, or any other refusal (a 400): Plex misbehaving on the user's side.
+    (PlexError, PlexBadResponseError),
+)
+
+
 def to_api_exception(exc: PlexError) -> exceptions.APIException:
-    message = str(exc) or None
+    api_error = next(api for plex, api in _API_ERRORS if isinstance(exc, plex))
+    message = exc.public(public_server_name())
     if isinstance(exc, PlexUnavailable):
         return PlexUnavailableError(message, wait=exc.retry_after)
-    if isinstance(exc, PlexNotConfigured):
-        return PlexNotConfiguredError(message)
-    if isinstance(exc, PlexTokenMissing):
-        return PlexTokenMissingError(message)
-    if isinstance(exc, PlexTokenInvalid | PlexAuthError):
-        return PlexTokenInvalidError()
-    if isinstance(exc, PlexNotFound):
-        # Plex's own wording names Plex paths; the user asked for a MediaNest one.
-        return PlexNotFoundError()
-    if isinstance(exc, PlexBadResponse):
-        return PlexBadResponseError(message)
-    # Any other refusal (a 400, an unexpected 403) is Plex misbehaving from the user's side.
-    return PlexBadResponseError(message)
+    return api_error(message)
 
 
 def _first_message(errors: Any, prefix: str = "") -> str:

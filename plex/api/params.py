@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from django.conf import settings
 from rest_framework import serializers
 from rest_framework.request import Request
 
-from plex.services import IMAGE_PATH
+from plex.images import IMAGE_PATH, MAX_SIDE, MIN_SIDE
 
 SORTS = [
     f"{field}:{order}"
@@ -19,9 +19,24 @@ SEARCH_TYPES = ["movie", "show", "season", "episode", "artist", "album", "track"
 RECENT_TYPES = ["movie", "show", "artist"]
 
 
+class WholeNumber(serializers.IntegerField):
+    """An integer written in ASCII digits. DRF's IntegerField takes whatever int() takes, so
+    "٣" would be a second spelling of 3 (and "²" an error of int()'s, not ours)."""
+
+    default_error_messages = {"invalid": "A whole number in digits 0-9 is required."}
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, str) and not _WHOLE_NUMBER.fullmatch(data.strip()):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,12}")
+
+
 class PageParams(serializers.Serializer):
-    offset = serializers.IntegerField(min_value=0, max_value=10_000_000, default=0)
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=50)
+    offset = WholeNumber(min_value=0, max_value=10_000_000, default=0)
+    limit = WholeNumber(min_value=1, max_value=100, default=50)
 
 
 class ItemsParams(PageParams):
@@ -32,12 +47,12 @@ class ItemsParams(PageParams):
 class SearchParams(serializers.Serializer):
     q = serializers.CharField(max_length=200, allow_blank=False, trim_whitespace=True)
     type = serializers.ChoiceField(choices=SEARCH_TYPES, required=False)
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
+    limit = WholeNumber(min_value=1, max_value=100, default=20)
 
 
 class RecentParams(serializers.Serializer):
     type = serializers.ChoiceField(choices=RECENT_TYPES, required=False)
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
+    limit = WholeNumber(min_value=1, max_value=100, default=20)
 
 
 class ImageParams(serializers.Serializer):
@@ -49,12 +64,8 @@ class ImageParams(serializers.Serializer):
             "/library/metadata/123/thumb/1700000000 are accepted."
         },
     )
-    width = serializers.IntegerField(
-        min_value=16, max_value=settings.PLEX_IMAGE_MAX_SIDE, default=300
-    )
-    height = serializers.IntegerField(
-        min_value=16, max_value=settings.PLEX_IMAGE_MAX_SIDE, default=450
-    )
+    width = WholeNumber(min_value=MIN_SIDE, max_value=MAX_SIDE, default=300)
+    height = WholeNumber(min_value=MIN_SIDE, max_value=MAX_SIDE, default=450)
 
 
 def validated(params: type[serializers.Serializer], request: Request) -> dict[str, Any]:

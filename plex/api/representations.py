@@ -10,31 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
-from urllib.parse import quote
 
-from django.urls import get_script_prefix, reverse
 from rest_framework import serializers
 
 from plex.client import Library, MediaItem, Page, ServerInfo
-
-POSTER = (300, 450)
-ART = (1280, 720)
-
-
-def image_url(path: str, size: tuple[int, int]) -> str | None:
-    """The MediaNest URL of a Plex image path, or None when the item has none."""
-    if not path or not path.startswith("/library/"):
-        return None
-    # Built by hand: reverse() and urlencode() per image were most of a cached page's cost.
-    view = _image_view(get_script_prefix())
-    return f"{view}?path={quote(path, safe='')}&width={size[0]}&height={size[1]}"
-
-
-@lru_cache(maxsize=8)
-def _image_view(script_prefix: str) -> str:
-    return reverse("plex-api:image")
+from plex.images import ART, POSTER, image_url
 
 
 def _unix(value: datetime | None) -> int | None:

@@ -206,7 +206,8 @@ class ImageRenderer(BaseRenderer):
 @api_view(["GET"])
 @renderer_classes([JSONRenderer, ImageRenderer])
 def image(request: Request) -> HttpResponse:
-    """A poster or art image of an item this user can see, resized by Plex."""
+    """A poster or art image of an item this user can see, resized by Plex to the served size
+    at or above the one asked for (150, 300, 450, 600, 900, 1200 or 2000 wide)."""
     query = params.validated(params.ImageParams, request)
     result = _service(request).image(query["path"], query["width"], query["height"])
     etag = f'"{hashlib.sha256(result.value.content).hexdigest()[:32]}"'
@@ -215,7 +216,8 @@ def image(request: Request) -> HttpResponse:
     else:
         response = HttpResponse(result.value.content, content_type=result.value.content_type)
     response["ETag"] = etag
-    # Private: the browser may keep it, a shared proxy may not (access is per user).
+    # Private: the browser may keep it, a shared proxy may not (access is per user). No
+    # X-Cache or Age: image bytes are cached per server, and "HIT, 3 s" would tell one user
+    # what another just looked at.
     response["Cache-Control"] = "private, max-age=86400"
-    _mark(response, result)
     return response

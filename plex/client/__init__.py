@@ -8,6 +8,7 @@ from .errors import (
     PlexBadRequest,
     PlexBadResponse,
     PlexError,
+    PlexForbidden,
     PlexNotFound,
     PlexUnavailable,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "PlexBreaker",
     "PlexClient",
     "PlexError",
+    "PlexForbidden",
     "PlexNotFound",
     "PlexUnavailable",
     "ServerIdentity",

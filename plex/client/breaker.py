@@ -1,14 +1,18 @@
 """One circuit breaker per Plex server, on pybreaker.
 
-Only unavailability (`PlexUnavailable`) counts as a failure: a 401, 404 or 400 proves the server
-is up. After `fail_max` consecutive failures the circuit opens and calls fail at once, with no
-network traffic; after `reset_timeout` seconds one trial call goes through, and its outcome
-closes or re-opens the circuit. With Redis, the state lives there so every process shares it.
+Unavailability (`PlexUnavailable`) and answers MediaNest cannot read (`PlexBadResponse`) count
+as failures: a 401, 404 or 400 proves the server is up and sane. After `fail_max` consecutive
+failures the circuit opens and calls fail at once, with no network traffic; after
+`reset_timeout` seconds one trial call goes through (one in the whole fleet, one attempt), and
+its outcome closes or re-opens the circuit. A call that began before the circuit opened and
+fails afterwards does not open it again. With Redis, the state lives there so every process
+shares it; while Redis is down, each process keeps its own, starting closed.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -17,7 +21,7 @@ from typing import Any, TypeVar
 
 import pybreaker
 
-from .errors import PlexUnavailable
+from .errors import PlexBadResponse, PlexUnavailable
 
 logger = logging.getLogger("plex.client.breaker")
 
@@ -32,31 +36,85 @@ class _LogStateChanges(pybreaker.CircuitBreakerListener):
 
 
 class PlexBreaker(pybreaker.CircuitBreaker):
-    """pybreaker's CircuitBreaker, without its global lock around every call.
+    """pybreaker's CircuitBreaker, without its global lock around every call, with one trial
+    call for the whole fleet, and deaf to failures of calls older than the circuit's opening.
 
     pybreaker 1.4 holds one RLock for the whole guarded call, so a breaker shared by a thread
     pool lets one Plex request run at a time. Here a closed circuit runs calls concurrently
-    (its counters are atomic in Redis and good enough in memory); only an open or half-open
-    circuit serialises, so that one trial call per process probes a recovering server while
-    the others fail fast.
+    (its counters are atomic in Redis and good enough in memory). An open circuit whose reset
+    timeout has passed lets exactly one trial call through: one per process (a lock) and one
+    per fleet (a lease in the shared storage, when there is one); everyone else fails fast.
+    `in_trial()` tells the guarded function it is that call, so it can make one attempt.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, trial_lease_seconds: float = 30.0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._trial = threading.RLock()
+        self._trial = threading.Lock()
+        self._calls = threading.local()  # this thread's call: when it began, whether a trial
+        self.trial_lease_seconds = trial_lease_seconds
+
+    def in_trial(self) -> bool:
+        """True inside the guarded function of a trial call."""
+        return getattr(self._calls, "trial", False)
 
     def call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         state = self.state
         if state.name == pybreaker.STATE_CLOSED:
-            return state.call(func, *args, **kwargs)
-        # Re-entrant: pybreaker's open state calls back into call() once it turns half-open.
+            return self._timed(state.call, func, *args, **kwargs)
+        if self.remaining_open_seconds() > 0:
+            raise pybreaker.CircuitBreakerError("the circuit is open")
         if not self._trial.acquire(blocking=False):
-            raise pybreaker.CircuitBreakerError("a trial call is already in progress")
+            raise pybreaker.CircuitBreakerError("a trial call is already in progress here")
         try:
-            with self._lock:
-                return self.state.call(func, *args, **kwargs)
+            lease = self._lease()
+            if lease is None:
+                raise pybreaker.CircuitBreakerError("a trial call is in progress elsewhere")
+            try:
+                with self._lock:
+                    if self.current_state == pybreaker.STATE_OPEN:
+                        self.half_open()
+                    self._calls.trial = True
+                    # Half-open: success closes the circuit, failure opens it again.
+                    return self._timed(self.state.call, func, *args, **kwargs)
+            finally:
+                self._calls.trial = False
+                self._release(lease)
         finally:
             self._trial.release()
+
+    def _timed(
+        self, call: Callable[..., T], func: Callable[..., T], *args: Any, **kwargs: Any
+    ) -> T:
+        self._calls.started = datetime.now(UTC)
+        try:
+            return call(func, *args, **kwargs)
+        finally:
+            self._calls.started = None
+
+    def open(self) -> bool:
+        started: datetime | None = getattr(self._calls, "started", None)
+        opened_at = self._state_storage.opened_at
+        if (
+            started is not None
+            and opened_at is not None
+            and started < opened_at
+            and self.current_state != pybreaker.STATE_CLOSED
+        ):
+            # This call began before the circuit opened: its failure is old news, and opening
+            # again would push the next trial a whole reset timeout further away.
+            return self._throw_new_error_on_trip
+        return super().open()
+
+    def _lease(self) -> str | None:
+        storage = self._state_storage
+        if isinstance(storage, _SharedStateWithFallback):
+            return storage.acquire_trial(self.trial_lease_seconds)
+        return "local"
+
+    def _release(self, lease: str) -> None:
+        storage = self._state_storage
+        if isinstance(storage, _SharedStateWithFallback):
+            storage.release_trial(lease)
 
     def remaining_open_seconds(self) -> float:
         """How long until an open circuit lets a trial call through (0 when not open)."""
@@ -69,9 +127,10 @@ class PlexBreaker(pybreaker.CircuitBreaker):
         return max(0.0, self.reset_timeout - elapsed)
 
 
-def _not_unavailable(exc: BaseException) -> bool:
-    """pybreaker `exclude` predicate: True for errors that do not count as failures."""
-    return not isinstance(exc, PlexUnavailable)
+def _not_a_failure(exc: BaseException) -> bool:
+    """pybreaker `exclude` predicate: True for errors that do not count as failures (a 401,
+    404 or 400 is a server that works)."""
+    return not isinstance(exc, PlexUnavailable | PlexBadResponse)
 
 
 class _SharedStateWithFallback(pybreaker.CircuitBreakerStorage):
@@ -97,20 +156,30 @@ class _SharedStateWithFallback(pybreaker.CircuitBreakerStorage):
         self._prefix = f"medianest:breaker:{name}:pybreaker:"
         self._redis = redis
         self._memory = pybreaker.CircuitMemoryStorage(pybreaker.STATE_CLOSED)
+        self._redis_up = True
         self._redis_down_until = 0.0
         self._last_warning = -self.WARN_EVERY
 
     def _shared(self, operation: Callable[[Any], T], fallback: Callable[[], T]) -> T:
         if time.monotonic() >= self._redis_down_until:
             try:
-                return operation(self._redis)
+                result = operation(self._redis)
             except self._errors as exc:
                 self._redis_down(exc)
+            else:
+                self._redis_up = True
+                return result
         return fallback()
 
     def _redis_down(self, exc: BaseException) -> None:
         now = time.monotonic()
         self._redis_down_until = now + self.RETRY_REDIS_AFTER
+        if self._redis_up:
+            # This process's memory holds whatever it last wrote, which may be an "open" that
+            # another process has long since closed: start from a closed circuit instead, so
+            # requests go on being served from Plex. A Plex that is down opens it again.
+            self._redis_up = False
+            self._memory = pybreaker.CircuitMemoryStorage(pybreaker.STATE_CLOSED)
         if now - self._last_warning >= self.WARN_EVERY:
             self._last_warning = now
             logger.warning(
@@ -122,6 +191,28 @@ class _SharedStateWithFallback(pybreaker.CircuitBreakerStorage):
 
     def _key(self, field: str) -> str:
         return self._prefix + field
+
+    def acquire_trial(self, seconds: float) -> str | None:
+        """A lease on the next trial call for the whole fleet (SET NX with an expiry, so a
+        process that dies mid-trial frees it), or None when another process holds it. While
+        Redis is down, this process's own lock is all there is."""
+        lease = secrets.token_hex(8)
+        milliseconds = max(1, int(seconds * 1000))
+        return self._shared(
+            lambda redis: (
+                lease if redis.set(self._key("trial"), lease, nx=True, px=milliseconds) else None
+            ),
+            lambda: lease,
+        )
+
+    def release_trial(self, lease: str) -> None:
+        def release(redis: Any) -> None:
+            key = self._key("trial")
+            # Only our own lease: if it expired and another process took it, leave theirs.
+            if redis.get(key) == lease.encode():
+                redis.delete(key)
+
+        self._shared(release, lambda: None)
 
     @property
     def state(self) -> str:
@@ -188,21 +279,24 @@ def make_breaker(
     fail_max: int = 5,
     reset_timeout: float = 30,
     redis: Any = None,
+    trial_lease_seconds: float = 30.0,
 ) -> PlexBreaker:
     """A breaker for the server called `name` (host:port; never a URL with a token).
 
     With `redis` (a redis-py client), the state is kept under `medianest:breaker:<name>:` so
     every process using that Redis shares one circuit. If Redis cannot be reached now, the
-    breaker keeps its state in memory rather than failing the caller.
+    breaker keeps its state in memory rather than failing the caller. `trial_lease_seconds`
+    bounds how long a trial call may hold the fleet's lease (its worst case, one attempt).
     """
     storage = _SharedStateWithFallback(name, redis) if redis is not None else None
     return PlexBreaker(
         fail_max=fail_max,
         reset_timeout=reset_timeout,
-        exclude=[_not_unavailable],
+        exclude=[_not_a_failure],
         listeners=[_LogStateChanges()],
         state_storage=storage,
         name=name,
+        trial_lease_seconds=trial_lease_seconds,
         # Keep raising the PlexUnavailable that tripped the circuit: it says what went wrong.
         throw_new_error_on_trip=False,
     )

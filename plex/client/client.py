@@ -1,14 +1,18 @@
-"""PlexClient: every request MediaNest makes to a Plex Media Server goes through `_get`.
+"""PlexClient: every request MediaNest makes to a Plex Media Server goes through `_fetch`.
 
-`_get` adds the identifying and auth headers, applies the timeout, runs inside the server's
-circuit breaker (with urllib3 retrying GETs underneath), maps the status to the exception
-tree, logs the request at DEBUG and parses the JSON. The public methods are one endpoint each.
+`_fetch` adds the identifying and auth headers and the paging headers, and runs inside the
+server's circuit breaker (with urllib3 retrying GETs underneath): the one HTTP path in http.py
+sends the request, maps the status and reads the body within a size cap and a deadline, and
+the answer is parsed into typed results inside the breaker too, so an answer MediaNest cannot
+read counts against the circuit as a timeout does. The public methods are one endpoint each.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import pybreaker
@@ -21,21 +25,27 @@ from .errors import (
     PlexNotFound,
     PlexUnavailable,
 )
-from .http import send
-from .session import make_session
+from .http import DEFAULT_DEADLINE, MAX_JSON_BYTES, Answer, send
+from .images import NotAnImage, checked_type
+from .session import RETRY_BACKOFF_MAX, RETRY_TOTAL, make_adapter, make_session
 from .types import TYPE_IDS, Image, Library, MediaItem, Page, ServerIdentity, ServerInfo
 
 logger = logging.getLogger("plex.client")
 
 PRODUCT = "MediaNest"
 PRODUCT_VERSION = "1.0"
+DEFAULT_IMAGE_MAX_BYTES = 10 * 1024 * 1024
+_DIGITS = re.compile(r"[0-9]{1,20}")  # ASCII only: str.isdigit() also takes "²" and "①"
+
+T = TypeVar("T")
+Container = dict[str, Any]
 
 
 def type_id(kind: str | int | None) -> int | None:
     """ "movie" or 1 -> 1; None -> None. Unknown names are a caller's bug: ValueError."""
     if kind is None or isinstance(kind, int):
         return kind
-    if kind.isdigit():
+    if _DIGITS.fullmatch(kind):
         return int(kind)
     try:
         return TYPE_IDS[kind]
@@ -46,9 +56,10 @@ def type_id(kind: str | int | None) -> int | None:
 class PlexClient:
     """A Plex Media Server, seen with one token.
 
-    Clients are cheap. Give clients of the same server the same `session` (the connection pool)
-    and `breaker`, so that keep-alive connections and the circuit are shared; `plex.connections`
-    does that for the app.
+    Clients are cheap. Give clients of the same server the same `adapter` (the connection pool)
+    and `breaker`, so that keep-alive connections and the circuit are shared; each client keeps
+    a session of its own over that pool, so nothing else (a cookie) passes between tokens.
+    `plex.connections` does that for the app.
     """
 
     def __init__(
@@ -59,9 +70,12 @@ class PlexClient:
         timeout: float = 3.0,
         verify_tls: bool = True,
         token_in_query: bool = False,
-        session: requests.Session | None = None,
+        adapter: requests.adapters.HTTPAdapter | None = None,
+        trial_adapter: requests.adapters.HTTPAdapter | None = None,
         breaker: PlexBreaker | None = None,
         client_identifier: str = "medianest",
+        deadline: float = DEFAULT_DEADLINE,
+        image_max_bytes: int = DEFAULT_IMAGE_MAX_BYTES,
     ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in {"http", "https"} or not parts.hostname:
@@ -69,8 +83,15 @@ class PlexClient:
         self.base_url = base_url.rstrip("/")
         self.server = f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
         self.timeout = timeout
+        self.deadline = deadline
+        self.image_max_bytes = image_max_bytes
         self.token_in_query = token_in_query
-        self.session = session or make_session(verify_tls=verify_tls)
+        self.session = make_session(verify_tls=verify_tls, adapter=adapter)
+        # The breaker's trial call is one attempt: a server that is still down costs one
+        # request per trial, not a round of retries.
+        self.trial_session = make_session(
+            verify_tls=verify_tls, adapter=trial_adapter or make_adapter(retries=False)
+        )
         self.breaker = breaker or make_breaker(self.server)
         self._token = token
         redaction.register_secret(token)
@@ -84,18 +105,47 @@ class PlexClient:
     def __repr__(self) -> str:  # never the token
         return f"<PlexClient {self.server}>"
 
+    @property
+    def worst_case_seconds(self) -> float:
+        """The longest one call can take: every attempt's connect and read timeouts, the
+        pauses between attempts, and the body's deadline."""
+        attempts = RETRY_TOTAL + 1
+        return attempts * 2 * self.timeout + RETRY_TOTAL * RETRY_BACKOFF_MAX + self.deadline
+
     # -- the one path for Plex HTTP ------------------------------------------------------
 
-    def _get(
+    def _fetch(
         self,
         path: str,
         params: dict[str, Any] | None = None,
+        *,
+        parse: Callable[[Container], T],
+        offset: int | None = None,
+        limit: int | None = None,
+        auth: bool = True,
+    ) -> T:
+        """GET `path` as JSON and return `parse(MediaContainer)`."""
+        return self._call(
+            path,
+            params,
+            lambda answer: parse(self._container(answer)),
+            offset=offset,
+            limit=limit,
+            auth=auth,
+        )
+
+    def _call(
+        self,
+        path: str,
+        params: dict[str, Any] | None,
+        read: Callable[[Answer], T],
         *,
         offset: int | None = None,
         limit: int | None = None,
         auth: bool = True,
         accept: str = "application/json",
-    ) -> requests.Response:
+        max_bytes: int = MAX_JSON_BYTES,
+    ) -> T:
         headers = dict(self._headers)
         headers["Accept"] = accept
         params = {k: v for k, v in (params or {}).items() if v is not None}
@@ -108,8 +158,26 @@ class PlexClient:
             # Always both: since PMS 1.28 an unsized /all is deprecated and may be a 400.
             headers["X-Plex-Container-Start"] = str(offset or 0)
             headers["X-Plex-Container-Size"] = str(limit if limit is not None else 50)
+
+        def guarded() -> T:
+            # Inside the breaker: sending, reading and parsing all count for the circuit.
+            session = self.trial_session if self.breaker.in_trial() else self.session
+            answer = send(
+                session,
+                "GET",
+                self.base_url + path,
+                server=self.server,
+                path=path,
+                timeout=self.timeout,
+                max_bytes=max_bytes,
+                deadline=self.deadline,
+                params=params,
+                headers=headers,
+            )
+            return read(answer)
+
         try:
-            return self.breaker.call(self._send, path, params, headers)
+            return self.breaker.call(guarded)
         except pybreaker.CircuitBreakerError:
             wait = self.breaker.remaining_open_seconds()
             raise PlexUnavailable(
@@ -118,68 +186,44 @@ class PlexClient:
                 retry_after=wait or 1,
             ) from None
 
-    def _send(
-        self, path: str, params: dict[str, Any], headers: dict[str, str]
-    ) -> requests.Response:
-        return send(
-            self.session,
-            "GET",
-            self.base_url + path,
-            server=self.server,
-            path=path,
-            timeout=self.timeout,
-            params=params,
-            headers=headers,
-        )
-
-    def _container(self, response: requests.Response) -> dict[str, Any]:
-        try:
-            data = response.json()
-        except ValueError:
-            raise PlexBadResponse(
-                f"Plex at {self.server} sent something that is not JSON "
-                f"({response.headers.get('Content-Type', 'no content type')})."
-            ) from None
+    def _container(self, answer: Answer) -> Container:
+        data = answer.json(self.server)
         container = data.get("MediaContainer") if isinstance(data, dict) else None
         if not isinstance(container, dict):
             raise PlexBadResponse(f"Plex at {self.server} sent JSON without a MediaContainer.")
         return container
 
-    def _fetch(
-        self, path: str, params: dict[str, Any] | None = None, **kwargs: Any
-    ) -> dict[str, Any]:
-        return self._container(self._get(path, params, **kwargs))
-
-    def _items(self, container: dict[str, Any]) -> list[MediaItem]:
+    def _items(self, container: Container) -> list[MediaItem]:
         entries = container.get("Metadata") or []  # a missing array is an empty list
         if not isinstance(entries, list):
             raise PlexBadResponse(f"Plex at {self.server} sent Metadata that is not a list.")
         return [MediaItem.from_plex(entry) for entry in entries if isinstance(entry, dict)]
 
-    def _page(self, container: dict[str, Any], offset: int) -> Page:
+    def _page(self, container: Container, offset: int) -> Page:
         items = self._items(container)
         total = container.get("totalSize")
-        return Page(
-            items=items,
-            total_size=int(total) if total is not None else offset + len(items),
-            offset=int(container.get("offset", offset) or 0),
-        )
+        try:
+            return Page(
+                items=items,
+                total_size=int(total) if total is not None else offset + len(items),
+                offset=int(container.get("offset", offset) or 0),
+            )
+        except (TypeError, ValueError):
+            raise PlexBadResponse(f"Plex at {self.server} sent a page without numbers.") from None
 
     # -- endpoints -------------------------------------------------------------------------
 
     def identity(self) -> ServerIdentity:
         # GET /identity: machineIdentifier, version, claimed; answered without a token.
-        return ServerIdentity.from_plex(self._fetch("/identity", auth=False))
+        return self._fetch("/identity", auth=False, parse=ServerIdentity.from_plex)
 
     def server_info(self) -> ServerInfo:
         # GET /: the server root, friendlyName, machineIdentifier, version, platform.
-        return ServerInfo.from_plex(self._fetch("/"))
+        return self._fetch("/", parse=ServerInfo.from_plex)
 
     def libraries(self) -> list[Library]:
         # GET /library/sections: Directory[] of the sections this token may see.
-        container = self._fetch("/library/sections")
-        entries = container.get("Directory") or []
-        return [Library.from_plex(entry) for entry in entries if isinstance(entry, dict)]
+        return self._fetch("/library/sections", parse=_libraries)
 
     def library_items(
         self,
@@ -194,19 +238,23 @@ class PlexClient:
         params: dict[str, Any] = {"sort": sort, "type": type_id(type)}
         if include_collections:
             params["includeCollections"] = 1
-        container = self._fetch(
-            f"/library/sections/{_segment(key)}/all", params, offset=offset, limit=limit
+        return self._fetch(
+            f"/library/sections/{_segment(key)}/all",
+            params,
+            offset=offset,
+            limit=limit,
+            parse=lambda container: self._page(container, offset),
         )
-        return self._page(container, offset)
 
     def search(self, query: str, type: str | None = None, limit: int = 20) -> list[MediaItem]:
         """Items matching `query` in every library this token can see, best match first."""
         # GET /hubs/search?query=Q&limit=N: Hub[] by type, each with Metadata[] and a score.
         # `limit` is per hub, so ask for `limit` and cut the merged list.
-        container = self._fetch("/hubs/search", {"query": query, "limit": limit})
-        hubs = container.get("Hub") or []
+        hubs = self._fetch(
+            "/hubs/search", {"query": query, "limit": limit}, parse=lambda c: c.get("Hub") or []
+        )
         found: list[MediaItem] = []
-        for hub in hubs:
+        for hub in hubs if isinstance(hubs, list) else []:
             if not isinstance(hub, dict):
                 continue
             for item in self._items(hub):
@@ -217,29 +265,35 @@ class PlexClient:
 
     def collections(self, key: str | int) -> list[MediaItem]:
         # GET /library/sections/{key}/collections: Metadata[] of type "collection".
-        return self._items(self._fetch(f"/library/sections/{_segment(key)}/collections"))
+        return self._fetch(f"/library/sections/{_segment(key)}/collections", parse=self._items)
 
     def collection_items(self, rating_key: str | int, offset: int = 0, limit: int = 50) -> Page:
         # GET /library/collections/{ratingKey}/children: a page of the collection's items.
-        container = self._fetch(
-            f"/library/collections/{_segment(rating_key)}/children", offset=offset, limit=limit
+        return self._fetch(
+            f"/library/collections/{_segment(rating_key)}/children",
+            offset=offset,
+            limit=limit,
+            parse=lambda container: self._page(container, offset),
         )
-        return self._page(container, offset)
 
     def recently_added(self, type: str | None = None, limit: int = 20) -> list[MediaItem]:
         if type is None:
             # GET /library/recentlyAdded: newest items of every section, newest first.
-            container = self._fetch("/library/recentlyAdded", offset=0, limit=limit)
+            items = self._fetch("/library/recentlyAdded", offset=0, limit=limit, parse=self._items)
         else:
             # GET /hubs/home/recentlyAdded?type=N: newest items of one kind.
-            container = self._fetch(
-                "/hubs/home/recentlyAdded", {"type": type_id(type)}, offset=0, limit=limit
+            items = self._fetch(
+                "/hubs/home/recentlyAdded",
+                {"type": type_id(type)},
+                offset=0,
+                limit=limit,
+                parse=self._items,
             )
-        return self._items(container)[:limit]
+        return items[:limit]
 
     def metadata(self, rating_key: str | int) -> MediaItem:
         # GET /library/metadata/{ratingKey}: one item with Genre[], Role[], Media[] details.
-        items = self._items(self._fetch(f"/library/metadata/{_segment(rating_key)}"))
+        items = self._fetch(f"/library/metadata/{_segment(rating_key)}", parse=self._items)
         if not items:
             raise PlexNotFound(f"Plex at {self.server} has no item {rating_key}.", status=404)
         return items[0]
@@ -247,27 +301,43 @@ class PlexClient:
     def children(self, rating_key: str | int) -> list[MediaItem]:
         # GET /library/metadata/{ratingKey}/children: a show's seasons, a season's episodes.
         # excludeAllLeaves drops the synthetic "All episodes" season.
-        container = self._fetch(
-            f"/library/metadata/{_segment(rating_key)}/children", {"excludeAllLeaves": 1}
+        return self._fetch(
+            f"/library/metadata/{_segment(rating_key)}/children",
+            {"excludeAllLeaves": 1},
+            parse=self._items,
         )
-        return self._items(container)
 
     def image(self, path: str, width: int, height: int) -> Image:
+        """Image bytes that decode whole, typed by what they are (never by Plex's label)."""
+
+        def read(answer: Answer) -> Image:
+            try:
+                content_type = checked_type(answer.body)
+            except NotAnImage as exc:
+                raise PlexBadResponse(
+                    f"Plex at {self.server} sent no usable image for {path}: {exc}."
+                ) from None
+            return Image(content=answer.body, content_type=content_type)
+
         # GET /photo/:/transcode?url=PATH&width=W&height=H: image/jpeg or image/png bytes.
-        response = self._get(
+        return self._call(
             "/photo/:/transcode",
             {"url": path, "width": int(width), "height": int(height), "minSize": 1, "upscale": 1},
+            read,
             accept="image/*",
+            max_bytes=self.image_max_bytes,
         )
-        content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-        if not content_type.startswith("image/") or not response.content:
-            raise PlexBadResponse(f"Plex at {self.server} sent no image for {path}.")
-        return Image(content=response.content, content_type=content_type)
+
+
+def _libraries(container: Container) -> list[Library]:
+    entries = container.get("Directory") or []
+    return [Library.from_plex(entry) for entry in entries if isinstance(entry, dict)]
 
 
 def _segment(value: str | int) -> str:
-    """A rating key or section key as a path segment: digits only, so no path can be smuggled."""
+    """A rating key or section key as a path segment: ASCII digits only, so no path can be
+    smuggled and no second spelling ("٣" for 3) names the same key."""
     text = str(value)
-    if not text.isdigit():
-        raise PlexNotFound(f"{text!r} is not a Plex key.", status=404)
+    if not _DIGITS.fullmatch(text):
+        raise PlexNotFound(f"{text[:40]!r} is not a Plex key.", status=404)
     return text

@@ -1,10 +1,19 @@
 """The one path for Plex HTTP, shared by the server client and the plex.tv client: send a
-request with a timeout, log it at DEBUG, and turn every failure into the exception tree."""
+request with a timeout, read the answer with a size cap and a deadline, log it at DEBUG, and
+turn every failure into the exception tree.
+
+Plex is treated as a peer that may misbehave: a redirect is never followed (it would carry
+the token to wherever it points), a body is never read past `max_bytes` nor for longer than
+`deadline` seconds however slowly it trickles in, and a body cut short is a bad answer.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -15,12 +24,41 @@ from .errors import (
     PlexBadRequest,
     PlexBadResponse,
     PlexError,
+    PlexForbidden,
     PlexNotFound,
     PlexUnavailable,
 )
 from .session import RETRY_STATUSES, RETRY_TOTAL
 
 logger = logging.getLogger("plex.client")
+
+READ_CHUNK = 64 * 1024
+# A JSON answer bigger than this is not one MediaNest asked for (a page of 100 items with
+# every detail is a few hundred KB).
+MAX_JSON_BYTES = 32 * 1024 * 1024
+DEFAULT_DEADLINE = 8.0  # seconds from Plex's first byte of an answer to its last
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A whole 2xx answer: its status, headers and body."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+
+    def json(self, server: str) -> Any:
+        try:
+            return json.loads(self.body)
+        except ValueError:  # UnicodeDecodeError is one
+            raise PlexBadResponse(
+                f"Plex at {server} sent something that is not JSON "
+                f"({self.content_type or 'no content type'})."
+            ) from None
 
 
 def send(
@@ -31,9 +69,12 @@ def send(
     server: str,
     path: str,
     timeout: float,
+    max_bytes: int = MAX_JSON_BYTES,
+    deadline: float = DEFAULT_DEADLINE,
     **kwargs: Any,
-) -> requests.Response:
-    """`session.request(...)`, then the status mapped: returns only a 2xx/3xx response.
+) -> Answer:
+    """`session.request(...)` without following redirects, the status mapped, the body read
+    whole within `max_bytes` and `deadline` seconds; returns only a 2xx answer.
 
     `server` (host:port) and `path` name the request in messages and logs; never the URL, which
     may carry a token in its query.
@@ -41,7 +82,14 @@ def send(
     started = time.perf_counter()
     attempts = RETRY_TOTAL + 1 if method in {"GET", "HEAD"} else 1
     try:
-        response = session.request(method, url, timeout=(timeout, timeout), **kwargs)
+        response = session.request(
+            method,
+            url,
+            timeout=(timeout, timeout),
+            allow_redirects=False,
+            stream=True,
+            **kwargs,
+        )
     except (requests.Timeout, requests.ConnectionError) as exc:
         # Once urllib3's retries are spent, a timeout arrives as ConnectionError(MaxRetryError)
         # rather than requests.Timeout; its reason tells a slow server from a dead one.
@@ -54,21 +102,33 @@ def send(
         reason = "refused the connection" if "refused" in str(exc).lower() else "is unreachable"
         raise PlexUnavailable(f"Plex at {server} {reason} ({attempts} attempts).") from None
     except requests.RequestException as exc:
-        # Chunked/decoding errors: the server answered, but not with a whole response.
         _log(method, path, type(exc).__name__, started)
         raise PlexBadResponse(f"Plex at {server} sent a broken response.") from None
+    try:
+        raise_for_status(response.status_code, server=server, path=path)
+        body = _read_body(response, server, max_bytes, time.monotonic() + deadline, deadline)
+    except PlexError as exc:
+        response.close()  # unread bytes would spoil the connection for the next request
+        _log(method, path, f"{response.status_code} ({type(exc).__name__})", started)
+        raise
     _log(method, path, response.status_code, started)
-    raise_for_status(response, server=server, path=path)
-    return response
+    return Answer(response.status_code, response.headers, body)
 
 
-def raise_for_status(response: requests.Response, *, server: str, path: str) -> None:
+def raise_for_status(status: int, *, server: str, path: str) -> None:
     # Status first: Plex's error bodies are HTML even when JSON was asked for.
-    status = response.status_code
-    if status < 400:
+    if 200 <= status < 300:
         return
+    if 300 <= status < 400:
+        # Followed, a redirect would send the token to whatever host it names.
+        raise PlexBadResponse(
+            f"Plex at {server} answered {path} with a redirect ({status}); not followed.",
+            status=status,
+        )
     if status == 401:
         raise PlexAuthError(f"Plex at {server} refused the token (401): sign in again.", status=401)
+    if status == 403:
+        raise PlexForbidden(f"Plex at {server} refused {path} to this token (403).", status=403)
     if status == 404:
         raise PlexNotFound(f"Plex at {server} has no {path} (404).", status=404)
     if status == 400:
@@ -82,6 +142,34 @@ def raise_for_status(response: requests.Response, *, server: str, path: str) -> 
         tries = f" after {RETRY_TOTAL + 1} attempts" if status in RETRY_STATUSES else ""
         raise PlexUnavailable(f"Plex at {server} is failing ({status}){tries}.", status=status)
     raise PlexError(f"Plex at {server} answered {status} for {path}.", status=status)
+
+
+def _read_body(
+    response: requests.Response, server: str, max_bytes: int, ends_at: float, deadline: float
+) -> bytes:
+    """The body, read as it arrives (read1: whatever is there, never waiting to fill a buffer),
+    so that the deadline is checked between reads; each read still waits at most the timeout."""
+    raw = response.raw
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        if time.monotonic() > ends_at:
+            raise PlexUnavailable(f"Plex at {server} took more than {deadline:g} s to answer.")
+        try:
+            chunk = raw.read1(READ_CHUNK, decode_content=True)
+        except urllib3.exceptions.ReadTimeoutError:
+            raise PlexUnavailable(f"Plex at {server} stopped sending its answer.") from None
+        except (urllib3.exceptions.HTTPError, OSError):
+            # Cut short (fewer bytes than Content-Length), bad chunking, bad compression.
+            raise PlexBadResponse(f"Plex at {server} sent a broken response.") from None
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > max_bytes:
+            raise PlexBadResponse(
+                f"Plex at {server} sent more than {max_bytes // (1024 * 1024)} MB."
+            )
+        chunks.append(chunk)
 
 
 def _log(method: str, path: str, outcome: int | str, started: float) -> None:

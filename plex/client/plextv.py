@@ -77,7 +77,7 @@ class PlexTvClient:
         if token:
             redaction.register_secret(token)
             headers["X-Plex-Token"] = token
-        response = send(
+        answer = send(
             self.session,
             method,
             self.base_url + path,
@@ -87,12 +87,7 @@ class PlexTvClient:
             headers=headers,
             **kwargs,
         )
-        try:
-            return response.json()
-        except ValueError:
-            raise PlexBadResponse(
-                f"plex.tv at {self.server} sent something that is not JSON."
-            ) from None
+        return answer.json(self.server)
 
     def create_pin(self) -> Pin:
         # POST /api/v2/pins?strong=true: {"id", "code", "expiresIn", "authToken": null, ...}

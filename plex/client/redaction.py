@@ -13,15 +13,17 @@ import logging
 import re
 import threading
 from typing import Any
+from urllib.parse import quote
 
 PLACEHOLDER = "<hidden>"
 
-# X-Plex-Token=abc, X-Plex-Token: abc, 'X-Plex-Token': 'abc', "authToken": "abc", accessToken="abc"
+# X-Plex-Token=abc, X-Plex-Token: abc, 'X-Plex-Token': 'abc', "authToken": "abc", accessToken="abc",
+# and percent-encoded inside another URL's query: url=%2Fphoto%3FX-Plex-Token%3Dabc%26width%3D1
 _PARAM = re.compile(
     r"""(?ix)
     (x-plex-token|authtoken|accesstoken)     # the name, as Plex spells it in URLs, headers, JSON
-    (['"]?\s*[:=]\s*['"]?)                   # separator, with optional quotes
-    ([^\s'"&,;}<>]+)                         # the value
+    (['"]?\s*(?:[:=]|%3[ad])\s*['"]?)        # separator (or its %-encoding), optional quotes
+    ((?:[^\s'"&,;}<>%]|%(?!26)[0-9a-f]{2})+) # the value, to a (possibly encoded) "&"
     """
 )
 
@@ -36,8 +38,9 @@ def register_secret(secret: str) -> None:
     # Very short values would redact ordinary words; real tokens are 20 characters.
     if secret and len(secret) >= 8 and secret not in _secrets:
         with _lock:
-            # Copy-on-write: readers iterate without a lock.
-            _secrets = {*_secrets, secret}
+            # Copy-on-write: readers iterate without a lock. Its percent-encoded spelling too,
+            # as it appears inside another URL's query.
+            _secrets = {*_secrets, secret, quote(secret, safe="")}
     install()
 
 

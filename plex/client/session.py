@@ -1,8 +1,14 @@
-"""The HTTP session for one Plex server: keep-alive, a bounded pool and GET-only retries."""
+"""HTTP sessions for Plex: keep-alive through a bounded pool, GET-only retries, no cookies.
+
+What is shared between users is the adapter (the connection pool), never a session: a session
+also holds a cookie jar, and a cookie Plex set on one user's answer must not ride on another
+user's request. MediaNest keeps no cookie from Plex at all.
+"""
 
 from __future__ import annotations
 
 import os
+from http.cookiejar import CookiePolicy
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -42,19 +48,50 @@ def make_retry() -> Retry:
     )
 
 
-def make_session(*, verify_tls: bool = True) -> requests.Session:
-    """A session for one Plex server, shared by every client (every user) of that server."""
+class NoCookies(CookiePolicy):
+    """A cookie policy that accepts and returns nothing: Plex authenticates by token, and a
+    cookie it sets (or a proxy in front of it sets) must never be sent with a request."""
+
+    netscape = True
+    rfc2965 = False
+    hide_cookie2 = True
+
+    def set_ok(self, cookie: object, request: object) -> bool:
+        return False
+
+    def return_ok(self, cookie: object, request: object) -> bool:
+        return False
+
+    def domain_return_ok(self, domain: str, request: object) -> bool:
+        return False
+
+    def path_return_ok(self, path: str, request: object) -> bool:
+        return False
+
+
+def make_adapter(*, retries: bool = True) -> HTTPAdapter:
+    """A connection pool for one Plex server, to share between sessions. Without `retries`,
+    each request is one attempt (the circuit breaker's trial call)."""
+    return HTTPAdapter(
+        pool_connections=1,
+        pool_maxsize=POOL_MAXSIZE,
+        pool_block=True,
+        max_retries=make_retry() if retries else Retry(0, read=False, redirect=False),
+    )
+
+
+def make_session(
+    *, verify_tls: bool = True, adapter: HTTPAdapter | None = None
+) -> requests.Session:
+    """A session of its own (headers, cookie jar) over `adapter`, a pool that may be shared
+    with other sessions of the same server; a new pool when none is given."""
     session = requests.Session()
     # Environment lookups (proxies, .netrc) run on every request and a proxy meant for the
     # internet would surprise on a LAN; a custom CA bundle is the one setting worth keeping.
     session.trust_env = False
     session.verify = (os.environ.get("REQUESTS_CA_BUNDLE") or True) if verify_tls else False
-    adapter = HTTPAdapter(
-        pool_connections=1,
-        pool_maxsize=POOL_MAXSIZE,
-        pool_block=True,
-        max_retries=make_retry(),
-    )
+    session.cookies.set_policy(NoCookies())
+    adapter = adapter or make_adapter()
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session

@@ -7,6 +7,7 @@ without a request.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +48,9 @@ NOUNS: dict[str, tuple[str, str]] = {
 }
 
 
+_PAGE = re.compile(r"[0-9]{1,6}")
+
+
 class BadQuery(Exception):
     """A query parameter the page cannot use: answered with a 400 page naming it."""
 
@@ -56,7 +60,8 @@ class BadQuery(Exception):
 
 def page_number(query: QueryDict) -> int:
     raw = query.get("page", "1").strip() or "1"
-    if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
+    # ASCII digits only: str.isdigit() takes "²", which int() then refuses (a 500).
+    if not _PAGE.fullmatch(raw) or not 1 <= int(raw) <= 100_000:
         raise BadQuery(f"“{raw[:20]}” is not a page number. Pages are numbered from 1.")
     return int(raw)
 

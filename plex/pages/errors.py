@@ -2,6 +2,7 @@
 
 PlexTokenInvalid                    -> signed out, sign-in page with a message
 PlexTokenMissing                    -> a 403 page with the "Sign in with Plex" button
+PlexForbidden                       -> a 403 page: Plex keeps this from the user's account
 PlexNotFound                        -> the site's 404 page
 PlexUnavailable (nothing cached)    -> outage page, 503 with Retry-After
 PlexBadResponse, other Plex errors  -> outage page, 502
@@ -23,9 +24,16 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 
-from plex.client import PlexAuthError, PlexBadResponse, PlexError, PlexNotFound, PlexUnavailable
+from plex.client import (
+    PlexAuthError,
+    PlexBadResponse,
+    PlexError,
+    PlexForbidden,
+    PlexNotFound,
+    PlexUnavailable,
+)
 from plex.pages.display import BadQuery
-from plex.services import PlexNotConfigured, PlexTokenMissing
+from plex.services import PlexNotConfigured, PlexTokenMissing, public_server_name
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +76,8 @@ def plex_error_page(request: HttpRequest, exc: PlexError) -> HttpResponse:
     if isinstance(exc, PlexNotFound):
         # Raised, not rendered: Django's 404 handler renders the site's 404.html.
         raise Http404("Not on the Plex server, or not shared with you.") from exc
+    if isinstance(exc, PlexForbidden):
+        return _message(request, "Not for your account", exc.public(public_server_name()), 403)
     if isinstance(exc, PlexNotConfigured):
         return _message(
             request,
@@ -77,13 +87,13 @@ def plex_error_page(request: HttpRequest, exc: PlexError) -> HttpResponse:
             admin_link=True,
         )
     if isinstance(exc, PlexUnavailable):
-        response = _outage(request, 503, "Plex is not answering right now.")
+        response = _outage(request, 503, exc.public(public_server_name()))
         response["Retry-After"] = str(exc.retry_after)
         return response
     if not isinstance(exc, PlexBadResponse):
         # A refusal the pages never provoke (a 400 from Plex): worth a look by an operator.
         logger.warning("Unexpected Plex error on %s: %s", request.path, exc)
-    return _outage(request, 502, "Plex sent an answer MediaNest could not read.")
+    return _outage(request, 502, PlexBadResponse.public_message.format(server=public_server_name()))
 
 
 def _outage(request: HttpRequest, status: int, reason: str) -> HttpResponse:

@@ -16,8 +16,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from plex.api.representations import image_url
 from plex.client import MediaItem
+from plex.images import image_url
 
 register = template.Library()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 
@@ -12,6 +13,7 @@ import responses
 from plex.client import (
     PlexAuthError,
     PlexBadRequest,
+    PlexBadResponse,
     PlexBreaker,
     PlexClient,
     PlexNotFound,
@@ -326,3 +328,61 @@ def test_client_fails_fast_with_unavailable_while_a_trial_runs(rsps, breaker, cl
     finally:
         release.set()
         thread.join(timeout=5)
+
+
+# -- what counts, and what a late failure may do ---------------------------------------------
+
+
+def raise_bad_response() -> None:
+    raise PlexBadResponse("unreadable")
+
+
+def test_unreadable_answers_count_as_failures(breaker) -> None:
+    for _ in range(5):
+        with pytest.raises(PlexBadResponse):
+            breaker.call(raise_bad_response)
+
+    assert breaker.current_state == pybreaker.STATE_OPEN
+
+
+def test_a_call_begun_before_the_circuit_opened_does_not_open_it_again(breaker, clock) -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_failure() -> None:
+        entered.set()
+        release.wait(timeout=5)
+        raise PlexUnavailable("timed out long ago")
+
+    def old_call() -> None:
+        with contextlib.suppress(PlexUnavailable):
+            breaker.call(slow_failure)
+
+    thread = threading.Thread(target=old_call)
+    thread.start()
+    try:
+        assert entered.wait(timeout=2)
+        clock.shift(1)
+        for _ in range(5):  # meanwhile, others fail and open the circuit
+            with pytest.raises(PlexUnavailable):
+                breaker.call(raise_unavailable)
+        assert breaker.remaining_open_seconds() == 30
+        clock.shift(10)
+    finally:
+        release.set()  # the old call fails now, 10 s after the circuit opened
+        thread.join(timeout=5)
+
+    assert breaker.current_state == pybreaker.STATE_OPEN
+    # Still counting down from the opening, not restarted by the old call's failure.
+    assert breaker.remaining_open_seconds() == 20
+
+
+def test_only_the_trial_call_is_told_it_is_one(breaker, clock) -> None:
+    assert breaker.call(breaker.in_trial) is False
+    for _ in range(5):
+        with pytest.raises(PlexUnavailable):
+            breaker.call(raise_unavailable)
+    clock.shift(31)
+
+    assert breaker.call(breaker.in_trial) is True  # the trial: one attempt, says the client
+    assert breaker.current_state == pybreaker.STATE_CLOSED
+    assert breaker.call(breaker.in_trial) is False

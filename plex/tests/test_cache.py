@@ -12,8 +12,8 @@ import pytest
 from django.core.cache import cache as django_cache
 from django.core.cache import caches
 
-from plex.cache import Cached, PlexCache
-from plex.client import PlexNotFound, PlexUnavailable
+from plex.cache import Bulkhead, Cached, PlexCache
+from plex.client import PlexAuthError, PlexNotFound, PlexUnavailable
 from plex.tests.concurrency import run_together
 
 KEY = "plex:v1:test-server:test-access:items:abc"
@@ -264,3 +264,94 @@ def test_a_dead_redis_passes_the_loaders_errors_through(settings, unused_tcp_por
 
     with pytest.raises(PlexUnavailable):
         cache.fetch(KEY, 60, Loader(PlexUnavailable("Plex is down")))
+
+
+# -- what a waiter may take from its leader -----------------------------------------------------
+
+
+class RefusedFirst(Loader):
+    """The first call (the leader's) is refused as the leader's token would be; later calls
+    (the waiters' own, with their own tokens) get the value."""
+
+    def __call__(self) -> Any:
+        with self._lock:
+            self.calls += 1
+            first = self.calls == 1
+        if first:
+            time.sleep(0.3)
+            raise PlexAuthError("refused the leader's token", status=401)
+        return "value"
+
+
+def test_a_leaders_refused_token_is_never_handed_to_its_waiters(plex_cache: PlexCache) -> None:
+    loader = RefusedFirst()
+
+    results = run_together(lambda _: plex_cache.fetch(KEY, 60, loader))
+
+    refused = [result for result in results if isinstance(result, PlexAuthError)]
+    assert len(refused) == 1, results  # the leader alone
+    assert all(result.value == "value" for result in results if isinstance(result, Cached))
+
+
+# -- the bulkhead: a slow Plex never holds every thread -------------------------------------------
+
+
+def test_above_the_bulkhead_a_caller_gets_the_last_good_copy_or_a_fast_refusal(
+    plex_cache: PlexCache,
+) -> None:
+    plex_cache.bulkhead = Bulkhead(1, wait=0.05)
+    plex_cache.fetch("cached", 60, Loader("cached value"))
+    plex_cache.fetch("stale", 60, Loader("old value"))
+    expire_fresh_copy("stale")
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_plex() -> str:
+        entered.set()
+        release.wait(timeout=5)
+        return "slow value"
+
+    waiting = threading.Thread(target=plex_cache.fetch, args=("slow", 60, slow_plex))
+    waiting.start()
+    try:
+        assert entered.wait(timeout=2)  # the one slot is taken by a call Plex is slow to answer
+        never = Loader("never asked")
+
+        with pytest.raises(PlexUnavailable, match="slow to answer"):
+            plex_cache.fetch("uncached", 60, never)
+        stale = plex_cache.fetch("stale", 60, never)
+        hit = plex_cache.fetch("cached", 60, never)
+
+        assert waiting.is_alive()  # all of the above while the slow call still waits
+        assert (stale.state, stale.value) == ("STALE", "old value")
+        assert (hit.state, hit.value) == ("HIT", "cached value")
+        assert never.calls == 0
+    finally:
+        release.set()
+        waiting.join(timeout=5)
+
+
+# -- what is stored, and what is caught ------------------------------------------------------------
+
+
+def test_an_entry_kept_as_long_as_a_stale_copy_is_stored_once(
+    plex_cache: PlexCache, redis_client
+) -> None:
+    plex_cache.fetch("image", plex_cache.stale_ttl, Loader(b"bytes"))
+
+    assert [key for key in redis_client.keys("*image*")] == [b"medianest-test:1:image"]
+
+
+class PicklingBug:
+    """A cache whose every operation fails the way a programming error does."""
+
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("cannot pickle '_thread.lock' object")
+
+
+def test_a_programming_error_in_the_cache_is_not_taken_for_an_outage(
+    plex_cache: PlexCache,
+) -> None:
+    plex_cache.cache = PicklingBug()
+
+    with pytest.raises(TypeError):
+        plex_cache.fetch(KEY, 60, Loader())

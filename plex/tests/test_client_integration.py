@@ -298,7 +298,9 @@ def test_after_the_reset_timeout_one_trial_call_closes_the_circuit(
     assert emulator.stats()["requests"] == 2
 
 
-def test_a_failed_trial_call_opens_the_circuit_again(emulator: Emulator, clock) -> None:
+def test_a_failed_trial_call_is_one_request_and_opens_the_circuit_again(
+    emulator: Emulator, clock
+) -> None:
     breaker = make_breaker("emu", fail_max=5, reset_timeout=30)
     client = owner_client(emulator, breaker)
     emulator.set_fault("status", status=503)
@@ -308,12 +310,12 @@ def test_a_failed_trial_call_opens_the_circuit_again(emulator: Emulator, clock) 
     clock.shift(31)
     with pytest.raises(PlexUnavailable):
         client.libraries()
-    assert requests_to(emulator) == ATTEMPTS
+    assert requests_to(emulator) == 1  # a trial is one attempt, not a round of retries
     assert breaker.current_state == pybreaker.STATE_OPEN
 
     with pytest.raises(PlexUnavailable, match="not answering"):
         client.libraries()
-    assert requests_to(emulator) == ATTEMPTS
+    assert requests_to(emulator) == 1
 
 
 def test_not_found_answers_do_not_open_the_circuit(emulator: Emulator) -> None:
@@ -493,3 +495,70 @@ def test_a_server_that_is_down_is_unavailable_naming_host_and_port(
     assert f"127.0.0.1:{unused_tcp_port}" in message
     assert token not in message
     assert token not in repr(info.value)
+
+
+# -- the fleet's circuit: one trial, and Redis going away ----------------------------------------
+
+
+def _two_processes(url: str, name: str) -> tuple[PlexBreaker, PlexBreaker]:
+    """Two breakers of one server on their own Redis clients, as two worker processes."""
+    return tuple(  # type: ignore[return-value]
+        make_breaker(
+            name,
+            redis=redis.Redis.from_url(url, socket_connect_timeout=0.2, socket_timeout=0.2),
+            fail_max=5,
+            reset_timeout=30,
+        )
+        for _ in range(2)
+    )
+
+
+@pytest.mark.redis
+def test_one_trial_call_for_the_whole_fleet(
+    emulator: Emulator, redis_url: str, redis_client: redis.Redis, clock
+) -> None:
+    breaker_a, breaker_b = _two_processes(redis_url, "emu-fleet")
+    client_a, client_b = owner_client(emulator, breaker_a), owner_client(emulator, breaker_b)
+    emulator.set_fault("status", status=503)
+    trip(client_a)
+    clock.shift(31)
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_trial() -> str:
+        entered.set()
+        release.wait(timeout=5)
+        return "recovered"
+
+    thread = threading.Thread(target=breaker_a.call, args=(slow_trial,))
+    thread.start()
+    try:
+        assert entered.wait(timeout=2)
+        emulator.reset_stats()
+        with pytest.raises(PlexUnavailable, match="not answering"):
+            client_b.libraries()  # the other process: no trial of its own
+        assert emulator.stats()["requests"] == 0
+    finally:
+        release.set()
+        thread.join(timeout=5)
+    emulator.clear_fault()
+    assert breaker_b.current_state == pybreaker.STATE_CLOSED
+    assert client_b.libraries()
+
+
+def test_redis_dying_leaves_no_stale_open_circuit_behind(
+    emulator: Emulator, private_redis, clock
+) -> None:
+    breaker_a, breaker_b = _two_processes(private_redis.url, "emu-dying")
+    client_a, client_b = owner_client(emulator, breaker_a), owner_client(emulator, breaker_b)
+    emulator.set_fault("status", status=503)
+    trip(client_a)  # A remembers "open"
+    emulator.clear_fault()
+    clock.shift(31)
+    assert client_b.libraries()  # B's trial closes the shared circuit; A's memory is not told
+    assert breaker_a.current_state == pybreaker.STATE_CLOSED
+
+    private_redis.kill()
+
+    # Plex is well: A serves from it, rather than from its old memory of an open circuit.
+    assert client_a.libraries()
+    assert client_a.libraries()

@@ -26,6 +26,7 @@ from plex.client import (
     ServerInfo,
 )
 from plex.client import session as plex_session
+from plex.emulator.images import render
 
 BASE = "http://plex.test:32400"
 TOKEN = "unit-token-abcdefgh123456"
@@ -412,11 +413,13 @@ def test_children_missing_metadata_is_an_empty_list(rsps, client) -> None:
 # -- image --------------------------------------------------------------------------------
 
 
+JPEG = render("unit", 30, 45)
+
+
 def test_image_returns_bytes_and_content_type(rsps, client) -> None:
-    jpeg = b"\xff\xd8\xff\xe0fake-jpeg"
-    rsps.get(f"{BASE}/photo/:/transcode", body=jpeg, content_type="image/jpeg; charset=binary")
+    rsps.get(f"{BASE}/photo/:/transcode", body=JPEG, content_type="image/jpeg; charset=binary")
     image = client.image("/library/metadata/1/thumb/2", 300, 450)
-    assert image == Image(content=jpeg, content_type="image/jpeg")
+    assert image == Image(content=JPEG, content_type="image/jpeg")
     query = query_of(rsps.calls[0])
     assert query["url"] == ["/library/metadata/1/thumb/2"]
     assert (query["width"], query["height"]) == (["300"], ["450"])
@@ -426,6 +429,33 @@ def test_image_returns_bytes_and_content_type(rsps, client) -> None:
 def test_image_html_answer_is_a_bad_response(rsps, client) -> None:
     rsps.get(f"{BASE}/photo/:/transcode", body="<html>oops</html>", content_type="text/html")
     with pytest.raises(PlexBadResponse):
+        client.image("/library/metadata/1/thumb/2", 300, 450)
+
+
+def test_image_type_comes_from_the_bytes_not_from_plexs_label(rsps, client) -> None:
+    gif = render("unit", 20, 30, "GIF")
+    rsps.get(f"{BASE}/photo/:/transcode", body=gif, content_type="image/svg+xml")
+
+    assert client.image("/library/metadata/1/thumb/2", 300, 450).content_type == "image/gif"
+
+
+def test_half_an_image_is_a_bad_response(rsps, client) -> None:
+    rsps.get(f"{BASE}/photo/:/transcode", body=JPEG[: len(JPEG) // 2], content_type="image/jpeg")
+    with pytest.raises(PlexBadResponse, match="does not decode whole"):
+        client.image("/library/metadata/1/thumb/2", 300, 450)
+
+
+def test_an_svg_labelled_as_an_image_is_a_bad_response(rsps, client) -> None:
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+    rsps.get(f"{BASE}/photo/:/transcode", body=svg, content_type="image/svg+xml")
+    with pytest.raises(PlexBadResponse):
+        client.image("/library/metadata/1/thumb/2", 300, 450)
+
+
+def test_an_image_over_the_size_cap_is_a_bad_response(rsps) -> None:
+    client = PlexClient(BASE, TOKEN, image_max_bytes=len(JPEG) - 1)
+    rsps.get(f"{BASE}/photo/:/transcode", body=JPEG, content_type="image/jpeg")
+    with pytest.raises(PlexBadResponse, match="sent more than"):
         client.image("/library/metadata/1/thumb/2", 300, 450)
 
 
