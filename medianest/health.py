@@ -10,10 +10,12 @@ from __future__ import annotations
 import logging
 
 from django.core.cache import cache
-from django.db import connection
+from django.db import DatabaseError, InterfaceError, connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from plex.cache import cache_guard
 
 logger = logging.getLogger(__name__)
 
@@ -26,14 +28,16 @@ def healthz(request: HttpRequest) -> JsonResponse:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         report["database"] = "ok"
-    except Exception as exc:
+    except (DatabaseError, InterfaceError) as exc:
         logger.warning("Health check: database unavailable: %s", exc)
         report["database"] = "unavailable"
-    try:
+
+    def round_trip() -> bool:
         cache.set("healthz", "ok", timeout=5)
-        report["cache"] = "ok" if cache.get("healthz") == "ok" else "unavailable"
-    except Exception:
-        report["cache"] = "unavailable"
+        return cache.get("healthz") == "ok"
+
+    answered, cache_ok = cache_guard.call(round_trip, False)
+    report["cache"] = "ok" if cache_ok and answered else "unavailable"
     report["plex"] = _plex_circuit() if report["database"] == "ok" else "unknown"
     healthy = report["database"] == "ok"
     return JsonResponse(

@@ -20,7 +20,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from plex.cache import CACHE_ERRORS
+from plex.cache import cache_guard
 
 logger = logging.getLogger(__name__)
 
@@ -76,12 +76,18 @@ def _over_limit(scope: str, address: str, rate: str | None) -> int | None:
     now = time.time()
     window = int(now // period)
     key = f"ratelimit:{scope}:{address}:{window}"
-    try:
+
+    def count_attempt() -> int:
         cache.add(key, 0, timeout=period + 1)
-        count = cache.incr(key)
-    except (*CACHE_ERRORS, ValueError) as exc:  # ValueError: the key expired between the two
-        logger.warning("Rate limit for %s not checked (cache unavailable): %s", scope, exc)
-        return None
+        try:
+            return cache.incr(key)
+        except ValueError:  # expired between the two calls: this attempt starts a new count
+            cache.add(key, 1, timeout=period + 1)
+            return 1
+
+    count, cache_ok = cache_guard.call(count_attempt)
+    if not cache_ok:
+        return None  # logged by the guard
     if count <= limit:
         return None
     if count == limit + 1:

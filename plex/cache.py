@@ -59,6 +59,52 @@ _FAILURES: dict[str, type[PlexError]] = {
 CACHE_ERRORS = (redis.RedisError, OSError, ConnectionInterrupted)
 
 
+class CacheGuard:
+    """Cache calls that never raise for an outage, for every user of Django's cache in this
+    process (the Plex cache, the API throttle, sign-in limits, the health check).
+
+    After a failure the cache is not tried for a few seconds: a Redis that hangs would
+    otherwise cost every request its socket timeout, several times over. A warning is logged
+    at most once a minute."""
+
+    SKIP_AFTER_FAILURE = 5.0
+    WARN_EVERY = 60.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        self._down_until = 0.0
+        self._warned_at: dict[str, float] = {}  # message -> when it was last logged
+
+    def is_down(self) -> bool:
+        return time.monotonic() < self._down_until
+
+    def call(self, operation: Callable[[], T], default: Any = None) -> tuple[T | Any, bool]:
+        """(result, True), or (default, False) when the cache is down or was a moment ago."""
+        if self.is_down():
+            return default, False
+        try:
+            return operation(), True
+        except CACHE_ERRORS as exc:
+            self._down_until = time.monotonic() + self.SKIP_AFTER_FAILURE
+            self.warn("Cache unavailable, going on without it: %s", exc)
+            return default, False
+
+    def warn(self, message: str, *args: object) -> None:
+        """Each warning at most once a minute: an outage must not flood the log."""
+        now = time.monotonic()
+        with self._lock:
+            if now - self._warned_at.get(message, -self.WARN_EVERY) < self.WARN_EVERY:
+                return
+            self._warned_at[message] = now
+        logger.warning(message, *args)
+
+
+cache_guard = CacheGuard()
+
+
 class Bulkhead:
     """At most `size` threads of this process wait on Plex at once. A caller above that waits
     up to `wait` seconds for a slot (a healthy Plex frees one in a few milliseconds), then is
@@ -97,7 +143,6 @@ class Cached(Generic[T]):
 class PlexCache:
     cache = default_cache
     clock: Callable[[], float] = time.time
-    WARN_EVERY = 60.0
     POLL_FIRST, POLL_MAX = 0.01, 0.1
 
     def __init__(self, *, stale_ttl: int, wait: float, bulkhead: Bulkhead | None = None) -> None:
@@ -105,42 +150,13 @@ class PlexCache:
         self.wait = wait  # how long a waiter waits for the leader: a Plex call's worst case
         self.bulkhead = bulkhead
 
-    # -- cache access that never raises --------------------------------------------------
-
-    _warn_lock = threading.Lock()
-    _last_warning = -WARN_EVERY
-
-    SKIP_AFTER_FAILURE = 5.0
-    _down_until = 0.0
-
     def _safe(self, operation: Callable[[], Any], default: Any = None) -> tuple[Any, bool]:
-        """(result, True) or, when the cache fails, (default, False) and a rate-limited warning.
-
-        After a failure the cache is not tried for a few seconds: a Redis that hangs would
-        otherwise cost every request its socket timeout, several times over."""
-        if time.monotonic() < PlexCache._down_until:
-            return default, False
-        try:
-            return operation(), True
-        except CACHE_ERRORS as exc:
-            PlexCache._down_until = time.monotonic() + self.SKIP_AFTER_FAILURE
-            self._warn("Cache unavailable, asking Plex directly: %s", exc)
-            return default, False
-
-    def _warn(self, message: str, *args: object) -> None:
-        """A warning at most once a minute: an outage must not flood the log."""
-        now = time.monotonic()
-        with PlexCache._warn_lock:
-            if now - PlexCache._last_warning < self.WARN_EVERY:
-                return
-            PlexCache._last_warning = now
-        logger.warning(message, *args)
+        return cache_guard.call(operation, default)
 
     @classmethod
     def reset_health(cls) -> None:
         """Forget an earlier cache failure (tests; an operator who just restarted Redis)."""
-        cls._down_until = 0.0
-        cls._last_warning = -cls.WARN_EVERY
+        cache_guard.reset()
 
     # -- the one operation --------------------------------------------------------------
 
@@ -182,7 +198,7 @@ class PlexCache:
     def _turned_away(self, key: str) -> Cached[Any]:
         """No slot to wait on Plex in: the last good copy, or a fast "try again"."""
         size = self.bulkhead.size if self.bulkhead else 0
-        self._warn("Plex is slow: %s requests of this process already wait on it", size)
+        cache_guard.warn("Plex is slow: %s requests of this process already wait on it", size)
         error = PlexUnavailable(
             f"Plex is slow to answer: {size} requests already wait on it.", retry_after=2
         )

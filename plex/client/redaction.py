@@ -69,7 +69,7 @@ def redact_record(record: logging.LogRecord) -> logging.LogRecord:
         return record
     try:
         message = record.getMessage()
-    except Exception:  # a broken format string: leave it for logging to report
+    except Exception:  # noqa: BLE001 - any str() of any argument may fail; logging reports it
         message = None
     if message is not None:
         clean = redact(message)

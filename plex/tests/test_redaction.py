@@ -180,3 +180,17 @@ def test_creating_a_client_installs_the_record_factory(monkeypatch) -> None:
     finally:
         logging.setLogRecordFactory(previous)
     assert record.getMessage() == f"t={PLACEHOLDER}"
+
+
+def test_a_token_percent_encoded_inside_another_url_is_hidden(caplog, stream) -> None:
+    inner = "%2Flibrary%2Fmetadata%2F1%2Fthumb%3FX-Plex-Token%3Dunregistered9876%26width%3D1"
+    logging.getLogger("plex.client").warning("GET /photo/:/transcode?url=%s&width=300", inner)
+
+    assert "unregistered9876" not in stream.getvalue()
+    assert "X-Plex-Token%3D<hidden>%26width" in stream.getvalue()
+
+
+def test_a_registered_token_percent_encoded_is_hidden() -> None:
+    redaction.register_secret("tok/en+with=odd?chars")
+
+    assert redaction.redact("url=tok%2Fen%2Bwith%3Dodd%3Fchars") == "url=<hidden>"
