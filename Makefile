@@ -40,11 +40,11 @@ browser:
 	    exit 1; \
 	  fi; }
 
-# SQLite and a local-memory cache unless DATABASE_URL / REDIS_URL say otherwise.
-# Tests that need Redis use TEST_REDIS_URL (default redis://127.0.0.1:6379/15).
+# SQLite and a local-memory cache unless DATABASE_URL / REDIS_URL say otherwise. Tests that
+# need Redis use TEST_REDIS_URL's server; services.py starts what is down, then runs pytest on a
+# Redis database and a PostgreSQL test database of this run's own (two runs at once never meet).
 test: $(STAMP) browser
-	$(PY) .ci/services.py
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) .ci/services.py -- $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
