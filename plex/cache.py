@@ -35,6 +35,7 @@ from django.core.cache import cache as default_cache
 from django_redis.exceptions import ConnectionInterrupted
 
 from plex.client import (
+    Guard,
     PlexBadResponse,
     PlexError,
     PlexNotFound,
@@ -59,50 +60,9 @@ _FAILURES: dict[str, type[PlexError]] = {
 CACHE_ERRORS = (redis.RedisError, OSError, ConnectionInterrupted)
 
 
-class CacheGuard:
-    """Cache calls that never raise for an outage, for every user of Django's cache in this
-    process (the Plex cache, the API throttle, sign-in limits, the health check).
-
-    After a failure the cache is not tried for a few seconds: a Redis that hangs would
-    otherwise cost every request its socket timeout, several times over. A warning is logged
-    at most once a minute."""
-
-    SKIP_AFTER_FAILURE = 5.0
-    WARN_EVERY = 60.0
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.reset()
-
-    def reset(self) -> None:
-        self._down_until = 0.0
-        self._warned_at: dict[str, float] = {}  # message -> when it was last logged
-
-    def is_down(self) -> bool:
-        return time.monotonic() < self._down_until
-
-    def call(self, operation: Callable[[], T], default: Any = None) -> tuple[T | Any, bool]:
-        """(result, True), or (default, False) when the cache is down or was a moment ago."""
-        if self.is_down():
-            return default, False
-        try:
-            return operation(), True
-        except CACHE_ERRORS as exc:
-            self._down_until = time.monotonic() + self.SKIP_AFTER_FAILURE
-            self.warn("Cache unavailable, going on without it: %s", exc)
-            return default, False
-
-    def warn(self, message: str, *args: object) -> None:
-        """Each warning at most once a minute: an outage must not flood the log."""
-        now = time.monotonic()
-        with self._lock:
-            if now - self._warned_at.get(message, -self.WARN_EVERY) < self.WARN_EVERY:
-                return
-            self._warned_at[message] = now
-        logger.warning(message, *args)
-
-
-cache_guard = CacheGuard()
+# Every user of Django's cache in this process (the Plex cache, the circuit breaker, the API
+# throttle, sign-in limits, the health check) goes through this one guard.
+cache_guard = Guard(CACHE_ERRORS, name="Cache", logger=logger)
 
 
 class Bulkhead:

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.utils.crypto import salted_hmac
 from requests.adapters import HTTPAdapter
 
-from plex.cache import Bulkhead
+from plex.cache import Bulkhead, cache_guard
 from plex.client import PlexBreaker, PlexClient, make_breaker
 from plex.client.session import make_adapter
 from plex.models import ServiceConfig
@@ -66,6 +66,7 @@ def _breaker_locked(base_url: str, timeout: float) -> PlexBreaker:
             fail_max=settings.PLEX_BREAKER_FAIL_MAX,
             reset_timeout=settings.PLEX_BREAKER_RESET_TIMEOUT,
             redis=_shared_redis(),
+            redis_guard=cache_guard,
             # A trial is one attempt: connect, read, and the body's deadline.
             trial_lease_seconds=2 * timeout + settings.PLEX_RESPONSE_DEADLINE,
         )

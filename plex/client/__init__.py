@@ -12,11 +12,13 @@ from .errors import (
     PlexNotFound,
     PlexUnavailable,
 )
+from .guard import Guard
 from .session import make_session
 from .types import TYPE_IDS, Image, Library, MediaItem, Page, ServerIdentity, ServerInfo
 
 __all__ = [
     "TYPE_IDS",
+    "Guard",
     "Image",
     "Library",
     "MediaItem",

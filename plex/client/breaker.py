@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -22,6 +21,7 @@ from typing import Any, TypeVar
 import pybreaker
 
 from .errors import PlexBadResponse, PlexUnavailable
+from .guard import Guard
 
 logger = logging.getLogger("plex.client.breaker")
 
@@ -138,56 +138,43 @@ class _SharedStateWithFallback(pybreaker.CircuitBreakerStorage):
 
     pybreaker's CircuitRedisStorage survives Redis errors by logging a traceback for each one
     and answering "closed, no failures", so a dead Redis would also hide a dead Plex. Here each
-    operation falls back to this process's memory (kept in step while Redis works), Redis is
-    not retried for `RETRY_REDIS_AFTER` seconds (each try could cost a connect timeout), and a
-    warning is logged at most once a minute. Keys are pybreaker's:
-    `medianest:breaker:<name>:pybreaker:<field>`.
+    operation goes through a Guard (shared with the cache's, so whoever finds Redis down first
+    spares the others a timeout) and falls back to this process's memory, which starts closed
+    each time Redis goes away. Keys are pybreaker's: `medianest:breaker:<name>:pybreaker:<field>`.
     """
 
     RETRY_REDIS_AFTER = 10.0
-    WARN_EVERY = 60.0
 
-    def __init__(self, name: str, redis: Any) -> None:
+    def __init__(self, name: str, redis: Any, guard: Guard | None = None) -> None:
         super().__init__("redis")
         from redis.exceptions import RedisError
 
-        self._errors: tuple[type[BaseException], ...] = (RedisError, OSError)
+        self._guard = guard or Guard(
+            (RedisError, OSError), skip_after=self.RETRY_REDIS_AFTER, logger=logger
+        )
         self._breaker_name = name
         self._prefix = f"medianest:breaker:{name}:pybreaker:"
         self._redis = redis
         self._memory = pybreaker.CircuitMemoryStorage(pybreaker.STATE_CLOSED)
         self._redis_up = True
-        self._redis_down_until = 0.0
-        self._last_warning = -self.WARN_EVERY
 
     def _shared(self, operation: Callable[[Any], T], fallback: Callable[[], T]) -> T:
-        if time.monotonic() >= self._redis_down_until:
-            try:
-                result = operation(self._redis)
-            except self._errors as exc:
-                self._redis_down(exc)
-            else:
-                self._redis_up = True
-                return result
-        return fallback()
-
-    def _redis_down(self, exc: BaseException) -> None:
-        now = time.monotonic()
-        self._redis_down_until = now + self.RETRY_REDIS_AFTER
+        result, ok = self._guard.call(lambda: operation(self._redis))
+        if ok:
+            self._redis_up = True
+            return result
         if self._redis_up:
             # This process's memory holds whatever it last wrote, which may be an "open" that
             # another process has long since closed: start from a closed circuit instead, so
             # requests go on being served from Plex. A Plex that is down opens it again.
             self._redis_up = False
             self._memory = pybreaker.CircuitMemoryStorage(pybreaker.STATE_CLOSED)
-        if now - self._last_warning >= self.WARN_EVERY:
-            self._last_warning = now
-            logger.warning(
+            self._guard.warn(
                 "Redis unavailable for the Plex circuit of %s; this process keeps the circuit "
-                "in memory until it is back (%s)",
+                "in memory until it is back",
                 self._breaker_name,
-                exc,
             )
+        return fallback()
 
     def _key(self, field: str) -> str:
         return self._prefix + field
@@ -279,16 +266,18 @@ def make_breaker(
     fail_max: int = 5,
     reset_timeout: float = 30,
     redis: Any = None,
+    redis_guard: Guard | None = None,
     trial_lease_seconds: float = 30.0,
 ) -> PlexBreaker:
     """A breaker for the server called `name` (host:port; never a URL with a token).
 
     With `redis` (a redis-py client), the state is kept under `medianest:breaker:<name>:` so
     every process using that Redis shares one circuit. If Redis cannot be reached now, the
-    breaker keeps its state in memory rather than failing the caller. `trial_lease_seconds`
+    breaker keeps its state in memory rather than failing the caller; `redis_guard` is the
+    Guard of that Redis shared with its other users in the process. `trial_lease_seconds`
     bounds how long a trial call may hold the fleet's lease (its worst case, one attempt).
     """
-    storage = _SharedStateWithFallback(name, redis) if redis is not None else None
+    storage = _SharedStateWithFallback(name, redis, redis_guard) if redis is not None else None
     return PlexBreaker(
         fail_max=fail_max,
         reset_timeout=reset_timeout,

@@ -13,8 +13,10 @@ import requests
 from rest_framework.authtoken.models import Token
 
 from accounts.models import User
+from plex.connections import forget_all
 from plex.emulator import Emulator
 from plex.models import ServiceConfig
+from plex.tests.concurrency import run_together
 
 API = "/api/v1/plex/"
 SLOW_PATH = "/library/sections/1/all"
@@ -33,6 +35,9 @@ def test_a_slow_plex_holds_one_slot_and_everything_else_is_answered_at_once(
     live_server: Any, config: ServiceConfig, owner: User, emulator: Emulator, settings: Any
 ) -> None:
     settings.PLEX_CONCURRENCY = 1
+    # Plex slow (3 s) but well within the timeout (10 s): the slot is held, nothing times out.
+    config.timeout = 10
+    config.save(update_fields=["timeout"])
     session = requests.Session()
     session.headers["Authorization"] = f"Token {Token.objects.create(user=owner).key}"
     base = f"{live_server.url}{API}"
@@ -61,3 +66,43 @@ def test_a_slow_plex_holds_one_slot_and_everything_else_is_answered_at_once(
         waiting.join(timeout=30)
         session.close()
     assert slow[0].status_code == 200  # the slow answer itself still arrives
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hung_redis_costs_no_request_its_answer(
+    live_server: Any,
+    emulator: Emulator,
+    owner: User,
+    settings: Any,
+    private_redis: Any,
+) -> None:
+    """Redis stops answering (SIGSTOP: connections stay open, nothing comes back) while Plex
+    is well: every request is still served, from Plex, within the bulkhead. The first to find
+    Redis gone spares the others its timeout (one guard for the cache and the circuit)."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": private_redis.url,
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
+        }
+    }
+    settings.PLEX_CONCURRENCY = 2
+    forget_all()
+    config = ServiceConfig.objects.create(url=emulator.url)
+    config.test_connection(emulator.owner_token)
+    token = Token.objects.create(user=owner).key
+    paths = [f"{API}libraries", f"{API}libraries/1/items?limit=10", f"{API}server"]
+
+    def ask(index: int) -> int:
+        headers = {"Authorization": f"Token {token}"}
+        url = f"{live_server.url}{paths[index % len(paths)]}"
+        return requests.get(url, headers=headers, timeout=30).status_code
+
+    assert [ask(i) for i in range(3)] == [200] * 3  # cached, the breaker's state in Redis
+    private_redis.pause()
+    try:
+        statuses = run_together(count=12, call=ask)
+    finally:
+        private_redis.resume()
+
+    assert statuses == [200] * 12
