@@ -29,24 +29,35 @@ def start_emulator(
     env: dict[str, str], *, owner_token: str, friend_token: str, movies: int, shows: int = 12
 ) -> tuple[subprocess.Popen[str], str]:
     """`python -m plex.emulator` on a free port; returns the process and its URL."""
-    proc = subprocess.Popen(
+    return _start_module(
+        env,
+        "plex.emulator",
         [
-            sys.executable,
-            "-m",
-            "plex.emulator",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--owner-token",
-            owner_token,
-            "--friend-token",
-            friend_token,
-            "--movies",
-            str(movies),
-            "--shows",
-            str(shows),
+            *("--host", "127.0.0.1", "--port", "0"),
+            *("--owner-token", owner_token, "--friend-token", friend_token),
+            *("--movies", str(movies), "--shows", str(shows)),
         ],
+        banner="Plex emulator at ",
+    )
+
+
+def start_hostile(env: dict[str, str], upstream: str) -> tuple[subprocess.Popen[str], str]:
+    """`python -m plex.emulator.hostile` in front of `upstream` on a free port; the process
+    and its URL."""
+    return _start_module(
+        env,
+        "plex.emulator.hostile",
+        ["--upstream", upstream, "--port", "0"],
+        banner="Hostile Plex at ",
+    )
+
+
+def _start_module(
+    env: dict[str, str], module: str, args: list[str], *, banner: str
+) -> tuple[subprocess.Popen[str], str]:
+    """`python -m module args`, once it printed `banner` and its URL on its first line."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", module, *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -54,11 +65,10 @@ def start_emulator(
         text=True,
     )
     first = proc.stdout.readline().strip() if proc.stdout else ""
-    prefix = "Plex emulator at "
-    if not first.startswith(prefix):
+    if not first.startswith(banner):
         proc.kill()
-        raise RuntimeError(f"the emulator did not start: {first!r}")
-    return proc, first.removeprefix(prefix)
+        raise RuntimeError(f"{module} did not start: {first!r}")
+    return proc, first.removeprefix(banner)
 
 
 def manage(env: dict[str, str], *args: str, timeout: float = 120) -> str:

@@ -25,3 +25,21 @@ def clock() -> Iterator[time_machine.Traveller]:
     urllib3 keep the real monotonic clock."""
     with time_machine.travel(datetime(2025, 1, 1, 12, 0, tzinfo=UTC), tick=False) as traveller:
         yield traveller
+
+
+@pytest.fixture
+def hostile(emulator):  # -> Iterator[HostilePlex]
+    """A hostile Plex in front of the emulator: well behaved until a test sets a mode."""
+    from plex.emulator.hostile import HostilePlex
+
+    with HostilePlex(emulator.url) as plex:
+        yield plex
+
+
+@pytest.fixture
+def elsewhere(emulator):  # -> Iterator[HostilePlex]
+    """Another host a redirect may point at; it records whatever reaches it."""
+    from plex.emulator.hostile import HostilePlex
+
+    with HostilePlex(emulator.url) as listener:
+        yield listener

@@ -5,7 +5,6 @@ sends huge, slow, truncated or mislabelled images, and what is kept of it."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,19 +17,6 @@ from plex.emulator.hostile import HostilePlex
 from plex.models import ServiceConfig
 
 API = "/api/v1/plex/"
-
-
-@pytest.fixture
-def hostile(emulator: Emulator) -> Iterator[HostilePlex]:
-    with HostilePlex(emulator.url) as plex:
-        yield plex
-
-
-@pytest.fixture
-def elsewhere(emulator: Emulator) -> Iterator[HostilePlex]:
-    """Another host a redirect may point at; it records whatever reaches it."""
-    with HostilePlex(emulator.url) as listener:
-        yield listener
 
 
 @pytest.fixture

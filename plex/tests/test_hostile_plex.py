@@ -6,7 +6,7 @@ hold a caller past the deadline, or come back as a good answer."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pybreaker
@@ -26,19 +26,6 @@ from plex.emulator.hostile import HostilePlex
 pytestmark = pytest.mark.usefixtures("no_backoff")
 
 POSTER = "/library/metadata/{key}/thumb/1"
-
-
-@pytest.fixture
-def hostile(emulator: Emulator) -> Iterator[HostilePlex]:
-    with HostilePlex(emulator.url) as plex:
-        yield plex
-
-
-@pytest.fixture
-def elsewhere(emulator: Emulator) -> Iterator[HostilePlex]:
-    """Another host a redirect may point at; it records whatever reaches it."""
-    with HostilePlex(emulator.url) as listener:
-        yield listener
 
 
 def client_for(hostile: HostilePlex, token: str, **kwargs: Any) -> PlexClient:
