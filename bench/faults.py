@@ -18,7 +18,8 @@ seconds while a probe asks /healthz, then the fault is cleared. One Markdown tab
 - 500s: must be 0 (the script exits 1 otherwise).
 
 Redirect targets reached, and the Content-Types served for images, are printed under the
-table; neither may show anything (no request elsewhere, never image/svg+xml).
+table. The script exits 1 when an answer was a 500, a request reached a redirect's target, an
+image was served as image/svg+xml, or Plex did not recover within 60 s of a fault's end.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from medianest.stack import (  # noqa: E402
     prepare_site,
     start_emulator,
     start_gunicorn,
+    start_hostile,
     stop,
 )
 from plex.emulator import control  # noqa: E402
@@ -61,22 +63,6 @@ WARM = ["/api/v1/plex/libraries", "/api/v1/plex/libraries/1/items?limit=50"]
 
 
 # -- processes ---------------------------------------------------------------------------------
-
-
-def start_hostile(env: dict[str, str], upstream: str) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "plex.emulator.hostile", "--upstream", upstream, "--port", "0"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    first = proc.stdout.readline().strip() if proc.stdout else ""
-    if not first.startswith("Hostile Plex at "):
-        proc.kill()
-        raise RuntimeError(f"the hostile proxy did not start: {first!r}")
-    return proc, first.removeprefix("Hostile Plex at ")
 
 
 def hostile_call(url: str, action: str, payload: dict[str, object] | None = None) -> object:
@@ -308,7 +294,7 @@ def main() -> int:
         )
         processes.append(app_proc)
         bench = Bench(app, api_token, emulator, args.clients)
-        lines, failed, images, reached = [], False, Counter(), 0
+        lines, problems, images, reached = [], [], Counter(), 0
         for fault in faults(emulator, hostile, recorder, cache):
             if args.only and args.only not in fault.name:
                 continue
@@ -319,7 +305,10 @@ def main() -> int:
             reached += len(hostile_call(recorder, "seen"))  # type: ignore[arg-type]
             tally: Tally = result["tally"]  # type: ignore[assignment]
             images.update(tally.image_types)
-            failed |= tally.statuses.get(500, 0) > 0
+            if tally.statuses.get(500, 0):
+                problems.append(f"{fault.name}: {tally.statuses[500]} answers were 500s")
+            if fault.plex and result["recovery"] is None:
+                problems.append(f"{fault.name}: no fresh answer within 60 s of the fault's end")
             lines.append(row(fault.name, result))
             print(lines[-1], file=sys.stderr, flush=True)
         print(
@@ -333,10 +322,13 @@ def main() -> int:
         print("\n".join(lines))
         print(f"\nRequests that reached the redirect's target: {reached}")
         print("Image Content-Types served: " + ", ".join(f"{t} ({n})" for t, n in images.items()))
-        if failed:
-            print("FAIL: some answers were 500s", file=sys.stderr)
-            return 1
-        return 0
+        if reached:
+            problems.append(f"{reached} requests reached a redirect's target")
+        if images.get("image/svg+xml"):
+            problems.append("images were served as image/svg+xml")
+        for problem in problems:
+            print(f"FAIL: {problem}", file=sys.stderr)
+        return 1 if problems else 0
     finally:
         stop(processes)
         cache.stop()

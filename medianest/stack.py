@@ -126,12 +126,25 @@ def start_gunicorn(
             "--workers",
             str(workers),
             *worker,
+            # gunicorn 27 puts a control socket in ~/.gunicorn by default: one path for every
+            # instance, so two at once (a test beside a benchmark) would take each other's.
+            "--no-control-socket",
         ],
         cwd=ROOT,
         env=env,
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
     )
+    try:
+        _wait_for_health(proc, url, log, timeout)
+    except BaseException:  # a timeout, Ctrl-C: never leave the server running
+        proc.kill()
+        proc.wait(timeout=5)
+        raise
+    return proc, url
+
+
+def _wait_for_health(proc: subprocess.Popen[bytes], url: str, log: Path, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -140,11 +153,10 @@ def start_gunicorn(
             )
         try:
             if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return proc, url
-        except requests.ConnectionError:
+                return
+        except requests.RequestException:  # not listening yet, or too busy to answer in 2 s
             pass
         time.sleep(0.1)
-    proc.kill()
     raise RuntimeError(f"gunicorn did not answer /healthz within {timeout:.0f} s")
 
 

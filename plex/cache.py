@@ -21,6 +21,7 @@ loads from Plex directly and a warning is logged at most once a minute.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import secrets
 import threading
@@ -66,23 +67,42 @@ cache_guard = Guard(CACHE_ERRORS, name="Cache", logger=logger)
 
 
 class Bulkhead:
-    """At most `size` threads of this process wait on Plex at once. A caller above that waits
-    up to `wait` seconds for a slot (a healthy Plex frees one in a few milliseconds), then is
-    turned away, so a slow Plex can hold `size` threads and never the whole process."""
+    """At most `size` threads of this process wait on Plex at once. When the slots are full of
+    calls Plex has taken more than `slow_after` seconds over, Plex is slow: a caller is turned
+    away at once. Otherwise it waits up to `wait` seconds for one to free (a healthy Plex
+    frees one in milliseconds). A slow Plex thus holds `size` threads, never the process."""
 
-    def __init__(self, size: int, wait: float = 0.25) -> None:
+    def __init__(self, size: int, wait: float = 0.25, slow_after: float = 0.5) -> None:
         self.size = size
         self.wait = wait
+        self.slow_after = slow_after
         self._slots = threading.BoundedSemaphore(size)
+        self._lock = threading.Lock()
+        self._since: dict[int, float] = {}  # each slot taken: since when
+        self._numbers = itertools.count()
 
     @contextmanager
     def slot(self) -> Iterator[bool]:
-        admitted = self._slots.acquire(timeout=self.wait)
+        admitted = self._slots.acquire(blocking=False)
+        if not admitted and not self._plex_is_slow():
+            admitted = self._slots.acquire(timeout=self.wait)
+        if not admitted:
+            yield False
+            return
+        number = next(self._numbers)
+        with self._lock:
+            self._since[number] = time.monotonic()
         try:
-            yield admitted
+            yield True
         finally:
-            if admitted:
-                self._slots.release()
+            with self._lock:
+                del self._since[number]
+            self._slots.release()
+
+    def _plex_is_slow(self) -> bool:
+        with self._lock:
+            oldest = min(self._since.values(), default=None)
+        return oldest is not None and time.monotonic() - oldest > self.slow_after
 
 
 @dataclass(frozen=True, slots=True)

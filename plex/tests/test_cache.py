@@ -355,3 +355,39 @@ def test_a_programming_error_in_the_cache_is_not_taken_for_an_outage(
 
     with pytest.raises(TypeError):
         plex_cache.fetch(KEY, 60, Loader())
+
+
+def test_once_plex_is_known_slow_a_caller_is_turned_away_without_waiting_for_a_slot(
+    plex_cache: PlexCache,
+) -> None:
+    # A caller would wait up to 30 s for a slot; the slot's holder is already 0.1 s into a
+    # call, past `slow_after`: Plex is slow, so the caller is told at once.
+    plex_cache.bulkhead = Bulkhead(1, wait=30, slow_after=0.1)
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_plex() -> str:
+        entered.set()
+        release.wait(timeout=60)
+        return "slow value"
+
+    holder = threading.Thread(target=plex_cache.fetch, args=("slow", 60, slow_plex))
+    holder.start()
+    try:
+        assert entered.wait(timeout=2)
+        time.sleep(0.2)
+        outcome: list[BaseException] = []
+
+        def ask() -> None:
+            try:
+                plex_cache.fetch("other", 60, Loader())
+            except PlexUnavailable as exc:
+                outcome.append(exc)
+
+        caller = threading.Thread(target=ask)
+        caller.start()
+        caller.join(timeout=10)
+        assert not caller.is_alive(), "the caller waited for a slot Plex is slow to free"
+        assert "slow to answer" in str(outcome[0])
+    finally:
+        release.set()
+        holder.join(timeout=5)
