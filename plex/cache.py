@@ -144,12 +144,14 @@ class PlexCache:
         envelope, cache_ok = self._safe(lambda: self.cache.get(key))
         if envelope is not None:
             return self._from_envelope(envelope, "HIT")
-        if self.bulkhead is None:
+        if self.bulkhead is None or not cache_ok:
+            # The bulkhead keeps threads free for cached answers; with the cache down there are
+            # none, and every request is served from Plex.
             return self._miss(key, ttl, loader, cache_ok)
         with self.bulkhead.slot() as admitted:
             if admitted:
                 return self._miss(key, ttl, loader, cache_ok)
-        return self._turned_away(key)
+        return self._turned_away(key, ttl, loader)
 
     def _miss(self, key: str, ttl: int, loader: Callable[[], T], cache_ok: bool) -> Cached[T]:
         if not cache_ok:
@@ -175,14 +177,21 @@ class PlexCache:
     def forget(self, key: str) -> None:
         self._safe(lambda: self.cache.delete_many([key, f"{key}:stale"]))
 
-    def _turned_away(self, key: str) -> Cached[Any]:
-        """No slot to wait on Plex in: the last good copy, or a fast "try again"."""
+    def _turned_away(self, key: str, ttl: int, loader: Callable[[], T]) -> Cached[T]:
+        """No slot to wait on Plex in: the last good copy, or a fast "try again"; or, when the
+        cache has just gone down (the slots were held by calls stuck on it, not on Plex),
+        Plex itself."""
+        stale, cache_ok = self._safe(lambda: self.cache.get(f"{key}:stale"))
+        if not cache_ok:
+            return self._miss(key, ttl, loader, cache_ok)
         size = self.bulkhead.size if self.bulkhead else 0
-        cache_guard.warn("Plex is slow: %s requests of this process already wait on it", size)
         error = PlexUnavailable(
             f"Plex is slow to answer: {size} requests already wait on it.", retry_after=2
         )
-        return self._stale_or_raise(key, error)
+        if stale is not None:
+            return self._from_envelope(stale, "STALE", error)
+        cache_guard.warn("Plex is slow: %s requests of this process already wait on it", size)
+        raise error
 
     def _stale_or_raise(self, key: str, error: PlexError) -> Cached[Any]:
         stale, _ = self._safe(lambda: self.cache.get(f"{key}:stale"))
