@@ -10,7 +10,7 @@ import pytest
 import redis
 
 if TYPE_CHECKING:
-    from plex.emulator import Emulator
+    from plex_emulator import Emulator
 
 
 @pytest.fixture(scope="session")
@@ -81,7 +81,7 @@ def redis_cache(settings, redis_client: redis.Redis, redis_url: str) -> Iterator
 
 @pytest.fixture(scope="session")
 def _emulator_server() -> Iterator[Emulator]:
-    from plex.emulator import Emulator
+    from plex_emulator import Emulator
 
     with Emulator(
         owner_token="owner-token-7f3a9c2e51",
@@ -149,9 +149,9 @@ def friend_client(config, friend):  # -> django.test.Client
 
 
 @pytest.fixture
-def private_redis(tmp_path):  # -> Iterator[medianest.stack.RedisServer]
+def private_redis(tmp_path):  # -> Iterator[harness.stack.RedisServer]
     """A redis-server of this test's own, to kill or freeze."""
-    from medianest.stack import RedisServer
+    from harness.stack import RedisServer
 
     server = RedisServer(tmp_path)
     yield server

@@ -40,7 +40,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from medianest.stack import prepare_site, start_emulator, start_gunicorn, stop  # noqa: E402
+from harness.stack import prepare_site, start_emulator, start_gunicorn, stop  # noqa: E402
 
 OWNER_TOKEN = "bench-owner-token-6c2f1a"
 FRIEND_TOKEN = "bench-friend-token-0e9d44"

@@ -25,7 +25,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from medianest.stack import start_emulator  # noqa: E402
+from harness.stack import start_emulator  # noqa: E402
 from plex.client import PlexClient  # noqa: E402
 
 TOKEN = "bench-owner-token"

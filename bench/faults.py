@@ -1,7 +1,7 @@
 """The fault matrix: MediaNest under load while Plex (or Redis) misbehaves, and what users got.
 
 Everything runs in its own process: the Plex emulator, a hostile proxy in front of it
-(plex/emulator/hostile.py) that MediaNest is configured to use as its Plex, a second proxy
+(plex_emulator/hostile.py) that MediaNest is configured to use as its Plex, a second proxy
 that only records what reaches it (a redirect's target), a Redis of the benchmark's own (to
 kill or freeze), and gunicorn (3 workers x 4 threads, gthread, DEBUG off) on a SQLite file.
 
@@ -45,7 +45,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from medianest.stack import (  # noqa: E402
+from harness.stack import (  # noqa: E402
     RedisServer,
     manage,
     prepare_site,
@@ -54,7 +54,7 @@ from medianest.stack import (  # noqa: E402
     start_hostile,
     stop,
 )
-from plex.emulator import control  # noqa: E402
+from plex_emulator import control  # noqa: E402
 
 OWNER_TOKEN = "faults-owner-token-7d1c0b"
 FRIEND_TOKEN = "faults-friend-token-55e2a9"

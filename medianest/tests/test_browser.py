@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 from medianest.tests.conftest import Browsing
 
 if TYPE_CHECKING:
-    from plex.emulator import Emulator
+    from plex_emulator import Emulator
 
 Browse = Callable[..., Browsing]
 

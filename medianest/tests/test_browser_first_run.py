@@ -16,13 +16,13 @@ import pytest
 import yaml
 from playwright.sync_api import Page, expect
 
-from medianest.stack import free_port, manage, start_gunicorn, stop
+from harness.stack import free_port, manage, start_gunicorn, stop
 from medianest.tests.conftest import ARTIFACTS, LAN_NAME, Browsing, plex_tokens
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
-    from plex.emulator import Emulator
+    from plex_emulator import Emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET_KEY = "first-run-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from plex.emulator import Emulator
 from plex.models import ServiceConfig
+from plex_emulator import Emulator
 
 START = "/accounts/signin/plex/"
 

@@ -30,7 +30,7 @@ def clock() -> Iterator[time_machine.Traveller]:
 @pytest.fixture
 def hostile(emulator):  # -> Iterator[HostilePlex]
     """A hostile Plex in front of the emulator: well behaved until a test sets a mode."""
-    from plex.emulator.hostile import HostilePlex
+    from plex_emulator.hostile import HostilePlex
 
     with HostilePlex(emulator.url) as plex:
         yield plex
@@ -39,7 +39,7 @@ def hostile(emulator):  # -> Iterator[HostilePlex]
 @pytest.fixture
 def elsewhere(emulator):  # -> Iterator[HostilePlex]
     """Another host a redirect may point at; it records whatever reaches it."""
-    from plex.emulator.hostile import HostilePlex
+    from plex_emulator.hostile import HostilePlex
 
     with HostilePlex(emulator.url) as listener:
         yield listener

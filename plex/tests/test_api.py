@@ -18,10 +18,10 @@ from rest_framework.authtoken.models import Token
 
 from accounts.models import User
 from plex.connections import forget_all
-from plex.emulator import Emulator
 from plex.models import ServiceConfig
 from plex.services import PlexService
 from plex.tests.concurrency import run_together
+from plex_emulator import Emulator
 
 API = "/api/v1/plex/"
 IMAGE_PREFIX = f"{API}image?"

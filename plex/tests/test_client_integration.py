@@ -23,7 +23,7 @@ from plex.client import (
     PlexUnavailable,
     make_breaker,
 )
-from plex.emulator import Emulator
+from plex_emulator import Emulator
 
 SECTIONS = "/library/sections"
 ATTEMPTS = 3  # one request and two urllib3 retries

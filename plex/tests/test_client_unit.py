@@ -26,7 +26,7 @@ from plex.client import (
     ServerInfo,
 )
 from plex.client import session as plex_session
-from plex.emulator.images import render
+from plex_emulator.images import render
 
 BASE = "http://plex.test:32400"
 TOKEN = "unit-token-abcdefgh123456"

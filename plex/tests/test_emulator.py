@@ -15,7 +15,7 @@ import pytest
 import requests
 from PIL import Image
 
-from plex.emulator import Emulator
+from plex_emulator import Emulator
 
 TIMEOUT = 10
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -444,7 +444,7 @@ def test_command_line_prints_its_url_and_serves() -> None:
     command = [
         sys.executable,
         "-m",
-        "plex.emulator",
+        "plex_emulator",
         "--port",
         "0",
         "--movies",

@@ -16,7 +16,7 @@ from xml.etree import ElementTree as ET
 import pytest
 import requests
 
-from plex.emulator import Emulator
+from plex_emulator import Emulator
 
 DATA = Path(__file__).parent / "data"
 TIMEOUT = 10

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import requests
 
-from plex.emulator import Emulator, PlexAccount
+from plex_emulator import Emulator, PlexAccount
 
 TIMEOUT = 10
 DATA = Path(__file__).resolve().parent / "data"

@@ -1,4 +1,4 @@
-"""The API with a hostile Plex in front of the emulator (plex/emulator/hostile.py), over real
+"""The API with a hostile Plex in front of the emulator (plex_emulator/hostile.py), over real
 sockets, real Redis and the database: what a friend sees when Plex redirects, sets cookies,
 sends huge, slow, truncated or mislabelled images, and what is kept of it."""
 
@@ -12,9 +12,9 @@ import redis
 from django.test import Client
 
 from accounts.models import User
-from plex.emulator import Emulator
-from plex.emulator.hostile import HostilePlex
 from plex.models import ServiceConfig
+from plex_emulator import Emulator
+from plex_emulator.hostile import HostilePlex
 
 API = "/api/v1/plex/"
 

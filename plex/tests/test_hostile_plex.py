@@ -1,4 +1,4 @@
-"""The client against a hostile Plex (plex/emulator/hostile.py: a misbehaving proxy in front of
+"""The client against a hostile Plex (plex_emulator/hostile.py: a misbehaving proxy in front of
 the emulator, over real sockets): redirects, cookies, huge, slow, truncated and mislabelled
 answers, broken JSON. Nothing it does may carry a token elsewhere, pass state between users,
 hold a caller past the deadline, or come back as a good answer."""
@@ -20,8 +20,8 @@ from plex.client import (
 )
 from plex.client.plextv import PlexTvClient
 from plex.client.session import make_adapter
-from plex.emulator import Emulator
-from plex.emulator.hostile import HostilePlex
+from plex_emulator import Emulator
+from plex_emulator.hostile import HostilePlex
 
 pytestmark = pytest.mark.usefixtures("no_backoff")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from plex.emulator import Emulator
+from plex_emulator import Emulator
 
 NOT_ASCII_DIGITS = ["²", "①", "٣", "\uff11", "1²", "٣٠"]  # \uff11: a fullwidth 1
 API = "/api/v1/plex/"

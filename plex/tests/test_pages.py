@@ -15,9 +15,9 @@ from django.test import Client
 
 from accounts.models import User
 from plex.cache import Cached
-from plex.emulator import Emulator
 from plex.models import ServiceConfig
 from plex.pages.display import paginate, stale_notice
+from plex_emulator import Emulator
 
 SIGN_IN_AGAIN = "Plex no longer accepts your sign-in. Sign in with Plex again."
 

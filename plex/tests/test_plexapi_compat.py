@@ -9,7 +9,7 @@ import pytest
 import requests
 from plexapi.server import PlexServer
 
-from plex.emulator import Emulator
+from plex_emulator import Emulator
 
 TIMEOUT = 10
 

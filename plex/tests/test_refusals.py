@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from accounts.models import User
-from plex.emulator import Emulator
+from plex_emulator import Emulator
 
 API = "/api/v1/plex/"
 

@@ -21,8 +21,8 @@ import pytest
 import redis
 import requests
 
-from medianest.stack import prepare_site, start_emulator, start_gunicorn, stop
-from plex.emulator import control
+from harness.stack import prepare_site, start_emulator, start_gunicorn, stop
+from plex_emulator import control
 
 ROOT = Path(__file__).resolve().parents[2]
 OWNER_TOKEN = "scale-owner-token-5d1e8a"

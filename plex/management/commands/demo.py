@@ -1,17 +1,24 @@
+"""`manage.py demo` (what `make run` runs): MediaNest on the bundled Plex emulator.
+
+A development command: the emulator (plex_emulator/) is not part of the product and is not in
+the Docker image, so it is imported when the command runs, with a message if it is missing.
+"""
+
 from __future__ import annotations
 
 import os
 import secrets
 import socket
+import subprocess
+import sys
 from io import StringIO
 from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import User
-from plex.emulator import Emulator
 
 
 def _port_is_free(host: str, port: int) -> bool:
@@ -34,6 +41,13 @@ class Command(BaseCommand):
     def handle(
         self, *args: Any, port: int, emulator_port: int, movies: int, shows: int, **options: Any
     ) -> None:
+        try:
+            from plex_emulator import Emulator
+        except ImportError:
+            raise CommandError(
+                "The demo runs on the Plex emulator (plex_emulator/), which this installation "
+                "does not have: run it from a clone of the repository (make run)."
+            ) from None
         host = "127.0.0.1"
         if not _port_is_free(host, emulator_port):
             emulator_port = 0  # a real Plex may be on 32400; take any free port instead
@@ -47,12 +61,6 @@ class Command(BaseCommand):
             host=host,
             port=emulator_port,
         ).start()
-
-        # The emulator plays plex.tv as well: "Sign in with Plex" goes through its sign-in
-        # page (owner, friend, and a stranger without access). Only these two settings know;
-        # runserver runs in this process, so it sees them.
-        settings.PLEX_TV_URL = emulator.url
-        settings.PLEX_AUTH_URL = f"{emulator.url}/auth"
 
         # The admin's password is set once; a later run keeps whatever it was changed to.
         password = None if User.objects.filter(username="admin").exists() else "admin"
@@ -73,7 +81,14 @@ class Command(BaseCommand):
                 "  Admin site: /admin/ (user admin, password admin).\n"
             )
         )
+        # The emulator plays plex.tv as well: "Sign in with Plex" goes through its sign-in page
+        # (owner, friend, and a stranger without access). The server runs in a process of its
+        # own, told so by the environment as any deployment is; nothing rewrites settings.
+        env = {**os.environ, "PLEX_TV_URL": emulator.url, "PLEX_AUTH_URL": f"{emulator.url}/auth"}
+        runserver = [sys.executable, settings.BASE_DIR / "manage.py", "runserver", "--noreload"]
         try:
-            call_command("runserver", f"{host}:{port}", use_reloader=False)
+            subprocess.call([*runserver, f"{host}:{port}"], env=env)  # noqa: S603 - our own
+        except KeyboardInterrupt:
+            pass
         finally:
             emulator.stop()

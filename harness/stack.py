@@ -28,10 +28,10 @@ def free_port() -> int:
 def start_emulator(
     env: dict[str, str], *, owner_token: str, friend_token: str, movies: int, shows: int = 12
 ) -> tuple[subprocess.Popen[str], str]:
-    """`python -m plex.emulator` on a free port; returns the process and its URL."""
+    """`python -m plex_emulator` on a free port; returns the process and its URL."""
     return _start_module(
         env,
-        "plex.emulator",
+        "plex_emulator",
         [
             *("--host", "127.0.0.1", "--port", "0"),
             *("--owner-token", owner_token, "--friend-token", friend_token),
@@ -42,11 +42,11 @@ def start_emulator(
 
 
 def start_hostile(env: dict[str, str], upstream: str) -> tuple[subprocess.Popen[str], str]:
-    """`python -m plex.emulator.hostile` in front of `upstream` on a free port; the process
+    """`python -m plex_emulator.hostile` in front of `upstream` on a free port; the process
     and its URL."""
     return _start_module(
         env,
-        "plex.emulator.hostile",
+        "plex_emulator.hostile",
         ["--upstream", upstream, "--port", "0"],
         banner="Hostile Plex at ",
     )

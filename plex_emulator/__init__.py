@@ -1,7 +1,7 @@
 """A Plex Media Server emulator: the real API over real sockets, for the demo, tests and benchmarks.
 
 No Django here. `Emulator(...).start()` serves in a background thread of this process;
-`python -m plex.emulator` serves in the foreground. See library.py for what it holds,
+`python -m plex_emulator` serves in the foreground. See library.py for what it holds,
 server.py for what it answers and plextv.py for the plex.tv sign-in it also plays.
 """
 

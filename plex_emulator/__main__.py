@@ -1,4 +1,4 @@
-"""`python -m plex.emulator`: serve a Plex Media Server emulator until interrupted."""
+"""`python -m plex_emulator`: serve a Plex Media Server emulator until interrupted."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from . import Emulator
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m plex.emulator", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m plex_emulator", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=32400, help="0 picks a free port")
     parser.add_argument("--owner-token", default="owner-token-0123456789")
