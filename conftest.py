@@ -46,15 +46,12 @@ def _fresh_plex_connections() -> Iterator[None]:
     database, so point it at one kept for tests (.ci/run uses database 1)."""
     from django.core.cache import cache
 
-    from plex.cache import PlexCache
-    from plex.connections import forget_all
+    from plex.connections import current
 
-    forget_all()
-    PlexCache.reset_health()
+    current().reset()
     cache.clear()
     yield
-    forget_all()
-    PlexCache.reset_health()
+    current().reset()
 
 
 @pytest.fixture
@@ -108,9 +105,10 @@ def config(redis_cache: str, emulator: Emulator):  # -> ServiceConfig
     """The emulator as MediaNest's Plex server, checked (machine identifier known), with the
     cache on the real Redis and the emulator's statistics zeroed."""
     from plex.models import ServiceConfig
+    from plex.services import check_connection
 
     config = ServiceConfig.objects.create(url=emulator.url)
-    config.test_connection(emulator.owner_token)
+    check_connection(config, emulator.owner_token)
     emulator.reset_stats()
     return config
 

@@ -1,4 +1,4 @@
-"""Sign in with Plex: the PIN flow of PLEX_API.md, as steps the views call.
+"""Sign in with Plex: the PIN flow of docs/plex-api.md, as steps the views call.
 
 1. `start`: create a strong PIN at plex.tv; remember it and a random `state` in the session.
 2. The browser approves the PIN on Plex's page, which forwards back with our `state`.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,12 +20,19 @@ from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 
 from accounts.models import Installation, User
-from plex.client import PlexError, PlexNotFound
+from plex.client import PlexAuthError, PlexError, PlexNotFound, make_session
 from plex.client.plextv import PlexAccount, PlexTvClient, auth_url
+from plex.connections import current
 from plex.models import ServiceConfig
+from plex.services import check_connection
 
 SESSION_KEY = "plex_signin"
 MIN_CHECK_INTERVAL = 1.0  # plex.tv answers 429 to faster polling
+
+# Wall-clock seconds for the PIN's expiry and the polling pace, read at call time so tests can
+# swap it (as PlexCache.clock) and move time by hand instead of sleeping. Wall clock, not
+# monotonic: the values are kept in the session, which outlives this process.
+clock: Callable[[], float] = time.time
 
 
 class SignInFailed(Exception):
@@ -52,10 +60,13 @@ class Waiting:
 
 
 def plextv() -> PlexTvClient:
+    # A session of its own (no cookie passes between sign-ins) over the process's one pool to
+    # plex.tv: a pool per step would be opened and never closed.
     return PlexTvClient(
         settings.PLEX_TV_URL,
         client_identifier=Installation.plex_client_identifier(),
         product=settings.PLEX_PRODUCT,
+        session=make_session(adapter=current().plextv_adapter),
     )
 
 
@@ -84,7 +95,7 @@ def start(request: HttpRequest, forward_url: str, next_url: str) -> str:
         "code": pin.code,
         "state": state,
         "next": next_url,
-        "expires": time.time() + max(pin.expires_in, 60),
+        "expires": clock() + max(pin.expires_in, 60),
         "checked": 0.0,
     }
     separator = "&" if "?" in forward_url else "?"
@@ -104,10 +115,10 @@ def check(request: HttpRequest, state: str) -> User | Waiting:
         raise SignInFailed(
             "This sign-in did not start in this browser, or it was already used. Start again."
         )
-    if time.time() > flow["expires"]:
+    now = clock()
+    if now > flow["expires"]:
         forget(request)
         raise SignInFailed("The Plex sign-in expired before it was approved. Start again.")
-    now = time.time()
     if now - flow["checked"] < MIN_CHECK_INTERVAL:
         return Waiting()
     flow["checked"] = now
@@ -131,9 +142,12 @@ def finish(client: PlexTvClient, account_token: str) -> User:
     config = _server()
     try:
         if not config.machine_identifier:
-            config.test_connection()  # /identity tells the machine identifier, no token needed
+            check_connection(config)  # /identity tells the machine identifier, no token needed
         account = client.account(account_token)
         server_token = client.server_token(account_token, config.machine_identifier)
+    except PlexAuthError:
+        # plex.tv refused the token it had just handed out: nothing to wait for.
+        raise SignInFailed("Plex did not accept this sign-in. Start again.") from None
     except PlexError:
         raise SignInFailed(
             "Plex is not answering, so MediaNest cannot check your access. Try again shortly.",

@@ -13,15 +13,17 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.request import split_domain_port
 from django.middleware.csrf import REASON_NO_CSRF_COOKIE
 from django.shortcuts import render
 
 from medianest.middleware import is_loopback
+from plex.client import PlexNotFound
 
 logger = logging.getLogger(__name__)
 
+API_PREFIX = "/api/"
 SHOWN_HOST_MAX = 100  # characters of a Host header put on a page or in a log line
 
 
@@ -45,6 +47,16 @@ def _unknown_host(request: HttpRequest) -> HttpResponse:
     )
     context = {"host": host, "suggested_url": suggested}
     return render(request, "errors/unknown_host.html", context, status=400)
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler404. The API answers in JSON, as its views do (`{"detail", "code"}`); a path
+    that cannot name anything there (`items/abc`) is Plex's "not found" like any other."""
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse(
+            {"detail": PlexNotFound.public_message, "code": "plex_not_found"}, status=404
+        )
+    return render(request, "404.html", status=404)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

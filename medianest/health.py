@@ -15,7 +15,8 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from plex.cache import cache_guard
+from plex.connections import breaker_for, current
+from plex.models import ServiceConfig
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
         cache.set("healthz", "ok", timeout=5)
         return cache.get("healthz") == "ok"
 
-    answered, cache_ok = cache_guard.call(round_trip, False)
+    answered, cache_ok = current().guard.call(round_trip, False)
     report["cache"] = "ok" if cache_ok and answered else "unavailable"
     report["plex"] = _plex_circuit() if report["database"] == "ok" else "unknown"
     healthy = report["database"] == "ok"
@@ -46,10 +47,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def _plex_circuit() -> str:
-    from plex.connections import breaker_for
-    from plex.models import ServiceConfig
-
     config = ServiceConfig.objects.active()
     if config is None:
         return "not configured"
-    return breaker_for(config.base_url, config.timeout).current_state  # closed, open or half-open
+    return breaker_for(config.address).current_state  # closed, open or half-open

@@ -20,7 +20,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from plex.cache import cache_guard
+from plex.connections import current
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def _over_limit(scope: str, address: str, rate: str | None) -> int | None:
             cache.add(key, 1, timeout=period + 1)
             return 1
 
-    count, cache_ok = cache_guard.call(count_attempt)
+    count, cache_ok = current().guard.call(count_attempt)
     if not cache_ok:
         return None  # logged by the guard
     if count <= limit:

@@ -23,6 +23,7 @@ from medianest.env import (
     envurl,
     origin_host,
 )
+from plex.client.http import PRODUCT
 from plex.client.session import POOL_MAXSIZE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -115,6 +116,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "plex.context_processors.vocabulary",
             ],
         },
     },
@@ -271,4 +273,4 @@ PLEX_TV_URL = (envurl("PLEX_TV_URL", {"http", "https"}) or "https://plex.tv").rs
 PLEX_AUTH_URL = envurl("PLEX_AUTH_URL", {"http", "https"}) or "https://app.plex.tv/auth"
 # A stable id for this installation; generated once and kept in the database when unset.
 PLEX_CLIENT_IDENTIFIER = envstr("PLEX_CLIENT_IDENTIFIER", "")
-PLEX_PRODUCT = "MediaNest"
+PLEX_PRODUCT = PRODUCT  # X-Plex-Product, one name for the client and plex.tv

@@ -22,3 +22,4 @@ urlpatterns = [
 
 # A refused host name gets a page naming the setting to change (medianest/errors.py).
 handler400 = "medianest.errors.bad_request"
+handler404 = "medianest.errors.not_found"

@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from plex.client import PlexError
 from plex.connections import breaker_for
 from plex.models import ServiceConfig
+from plex.services import check_connection
 
 
 @admin.register(ServiceConfig)
@@ -31,7 +32,7 @@ class ServiceConfigAdmin(admin.ModelAdmin):
         """The breaker's state for this server, shared by every app process through Redis."""
         if not config.url:
             return "-"
-        breaker = breaker_for(config.base_url, config.timeout)
+        breaker = breaker_for(config.address)
         state = breaker.current_state
         if state == "open":
             return f"open: Plex calls paused for {breaker.remaining_open_seconds():.0f} s"
@@ -46,7 +47,7 @@ class ServiceConfigAdmin(admin.ModelAdmin):
         token = getattr(request.user, "plex_token", None)
         for config in queryset:
             try:
-                info = config.test_connection(token)
+                info = check_connection(config, token)
             except PlexError as exc:
                 self.message_user(request, f"Plex server {config.url}: {exc}", messages.ERROR)
                 continue

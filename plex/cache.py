@@ -61,11 +61,6 @@ _FAILURES: dict[str, type[PlexError]] = {
 CACHE_ERRORS = (redis.RedisError, OSError, ConnectionInterrupted)
 
 
-# Every user of Django's cache in this process (the Plex cache, the circuit breaker, the API
-# throttle, sign-in limits, the health check) goes through this one guard.
-cache_guard = Guard(CACHE_ERRORS, name="Cache", logger=logger)
-
-
 class Bulkhead:
     """At most `size` threads of this process wait on Plex at once. When the slots are full of
     calls Plex has taken more than `slow_after` seconds over, Plex is slow: a caller is turned
@@ -125,18 +120,21 @@ class PlexCache:
     clock: Callable[[], float] = time.time
     POLL_FIRST, POLL_MAX = 0.01, 0.1
 
-    def __init__(self, *, stale_ttl: int, wait: float, bulkhead: Bulkhead | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        stale_ttl: int,
+        wait: float,
+        guard: Guard,
+        bulkhead: Bulkhead | None = None,
+    ) -> None:
         self.stale_ttl = stale_ttl
         self.wait = wait  # how long a waiter waits for the leader: a Plex call's worst case
+        self.guard = guard  # the process's guard of the cache (plex.connections)
         self.bulkhead = bulkhead
 
     def _safe(self, operation: Callable[[], Any], default: Any = None) -> tuple[Any, bool]:
-        return cache_guard.call(operation, default)
-
-    @classmethod
-    def reset_health(cls) -> None:
-        """Forget an earlier cache failure (tests; an operator who just restarted Redis)."""
-        cache_guard.reset()
+        return self.guard.call(operation, default)
 
     # -- the one operation --------------------------------------------------------------
 
@@ -190,7 +188,7 @@ class PlexCache:
         )
         if stale is not None:
             return self._from_envelope(stale, "STALE", error)
-        cache_guard.warn("Plex is slow: %s requests of this process already wait on it", size)
+        self.guard.warn("Plex is slow: %s requests of this process already wait on it", size)
         raise error
 
     def _stale_or_raise(self, key: str, error: PlexError) -> Cached[Any]:

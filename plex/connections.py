@@ -1,39 +1,49 @@
-"""One connection pool and one circuit breaker per Plex server, shared by every user's client.
+"""What a MediaNest process keeps between requests, in one place: `Connections`, owned by the
+plex app's config (`current()`), with one `reset()` for tests.
 
-A client is cheap (it holds a token, settings and a session of its own); the pool and the
-breaker are what must be shared: the pool (a requests adapter, never a session with its cookie
-jar) so that keep-alive connections are reused across users, the breaker so that a dead server
-is noticed once for everybody. When the cache is Redis the breaker's state lives in Redis, so
-every worker process and host sees the same open circuit.
+- One connection pool and one circuit breaker per Plex server, shared by every user's client:
+  the pool (a requests adapter, never a session with its cookie jar) so that keep-alive
+  connections are reused across users, the breaker so that a dead server is noticed once for
+  everybody. With Redis the breaker's state lives there, so every process sees one circuit.
+- The clients themselves, one per server and token, dropped once idle (a TTL cache).
+- The bulkhead: how many of this process's threads may wait on Plex at once.
+- The guard of the cache's Redis, shared by everything that uses it.
+- The pool to plex.tv, shared by the sign-ins.
+
+Everything is made on first use from the settings of that moment, so a test that changes a
+setting and calls `reset()` gets objects made from it. Nothing here imports the models: the
+server is named by a `ServerAddress`.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from cachetools import TTLCache
 from django.conf import settings
 from django.utils.crypto import salted_hmac
-from requests.adapters import HTTPAdapter
 
-from plex.cache import Bulkhead, cache_guard
-from plex.client import PlexBreaker, PlexClient, make_breaker
+from plex.cache import CACHE_ERRORS, Bulkhead
+from plex.client import Guard, PlexBreaker, PlexClient, make_breaker, redaction
 from plex.client.session import make_adapter
-from plex.models import ServiceConfig
 
-logger = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from requests.adapters import HTTPAdapter
 
-_lock = threading.Lock()
-# (server, verify TLS) -> (the pool with retries, the pool for trial calls: one attempt)
-_adapters: dict[tuple[str, bool], tuple[HTTPAdapter, HTTPAdapter]] = {}
-_breakers: dict[str, PlexBreaker] = {}
-# (server URL, verify TLS, timeout, access key) -> (client, last used), oldest first.
-_clients: OrderedDict[tuple[str, bool, float, str], tuple[PlexClient, float]] = OrderedDict()
 MAX_CLIENTS = 1000  # a hard bound besides idleness; a family server has a handful of users
-_bulkhead: Bulkhead | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ServerAddress:
+    """How to reach a Plex server: all a client needs to know of its configuration."""
+
+    base_url: str
+    verify_tls: bool = True
+    timeout: float = 3.0
 
 
 def server_name(base_url: str) -> str:
@@ -43,7 +53,109 @@ def server_name(base_url: str) -> str:
     return f"{parts.hostname}:{port}"
 
 
-def _shared_redis():  # -> redis.Redis | None
+def access_key(token: str) -> str:
+    """A keyed hash of a token (HMAC with SECRET_KEY): names what a token may see, in cache
+    keys and registries, without being the token."""
+    return salted_hmac("medianest.plex.access", token, algorithm="sha256").hexdigest()[:32]
+
+
+class Connections:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        # Shared by the Plex cache, the breakers' storage, the throttle, the sign-in limits
+        # and /healthz: whoever finds Redis down first spares the others its timeout.
+        self.guard = Guard(CACHE_ERRORS, name="Cache", logger=logging.getLogger("plex.cache"))
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every pool, breaker, client, the bulkhead and any Redis failure (tests; a
+        server whose address changed)."""
+        with self._lock:
+            for adapters in getattr(self, "_adapters", {}).values():
+                for adapter in adapters:
+                    adapter.close()
+            # (server, verify TLS) -> (the pool with retries, the pool for trial calls)
+            self._adapters: dict[tuple[str, bool], tuple[HTTPAdapter, HTTPAdapter]] = {}
+            self._breakers: dict[str, PlexBreaker] = {}
+            self._clients: TTLCache[tuple[ServerAddress, str], PlexClient] | None = None
+            self._bulkhead: Bulkhead | None = None
+            if getattr(self, "_plextv_adapter", None) is not None:
+                self._plextv_adapter.close()
+            self._plextv_adapter: HTTPAdapter | None = None
+            self.guard.reset()
+        redaction.forget_secrets()
+
+    # -- what the rest of the app asks for ----------------------------------------------------
+
+    def client_for(self, server: ServerAddress, token: str) -> PlexClient:
+        """The client for this server and token, reused while in use; idle ones are dropped."""
+        key = (server, access_key(token))
+        with self._lock:
+            if self._clients is None:
+                self._clients = TTLCache(MAX_CLIENTS, ttl=settings.PLEX_CLIENT_IDLE_SECONDS)
+            client = self._clients.get(key)
+            if client is None:
+                adapter, trial_adapter = self._adapters_for(server)
+                client = PlexClient(
+                    server.base_url,
+                    token,
+                    timeout=server.timeout,
+                    verify_tls=server.verify_tls,
+                    adapter=adapter,
+                    trial_adapter=trial_adapter,
+                    breaker=self._breaker_for(server),
+                    deadline=settings.PLEX_RESPONSE_DEADLINE,
+                    image_max_bytes=settings.PLEX_IMAGE_MAX_BYTES,
+                )
+            self._clients[key] = client  # set again: idleness counts from the last use
+            return client
+
+    def breaker_for(self, server: ServerAddress) -> PlexBreaker:
+        with self._lock:
+            return self._breaker_for(server)
+
+    @property
+    def bulkhead(self) -> Bulkhead:
+        """How many of this process's threads may wait on Plex at once (PLEX_CONCURRENCY)."""
+        with self._lock:
+            if self._bulkhead is None:
+                self._bulkhead = Bulkhead(settings.PLEX_CONCURRENCY)
+            return self._bulkhead
+
+    @property
+    def plextv_adapter(self) -> HTTPAdapter:
+        """The pool to plex.tv, shared by every sign-in's own session."""
+        with self._lock:
+            if self._plextv_adapter is None:
+                self._plextv_adapter = make_adapter()
+            return self._plextv_adapter
+
+    # -- under the lock -------------------------------------------------------------------------
+
+    def _breaker_for(self, server: ServerAddress) -> PlexBreaker:
+        name = server_name(server.base_url)
+        breaker = self._breakers.get(name)
+        if breaker is None:
+            breaker = self._breakers[name] = make_breaker(
+                name,
+                fail_max=settings.PLEX_BREAKER_FAIL_MAX,
+                reset_timeout=settings.PLEX_BREAKER_RESET_TIMEOUT,
+                redis=_shared_redis(),
+                redis_guard=self.guard,
+                # A trial is one attempt: connect, read, and the body's deadline.
+                trial_lease_seconds=2 * server.timeout + settings.PLEX_RESPONSE_DEADLINE,
+            )
+        return breaker
+
+    def _adapters_for(self, server: ServerAddress) -> tuple[HTTPAdapter, HTTPAdapter]:
+        key = (server_name(server.base_url), server.verify_tls)
+        adapters = self._adapters.get(key)
+        if adapters is None:
+            adapters = self._adapters[key] = (make_adapter(), make_adapter(retries=False))
+        return adapters
+
+
+def _shared_redis() -> Any:  # redis.Redis | None
     """The cache's Redis client when the cache is django-redis, else None."""
     if "django_redis" not in settings.CACHES["default"]["BACKEND"]:
         return None
@@ -52,93 +164,23 @@ def _shared_redis():  # -> redis.Redis | None
     return get_redis_connection("default")
 
 
-def breaker_for(base_url: str, timeout: float = 3.0) -> PlexBreaker:
-    with _lock:
-        return _breaker_locked(base_url, timeout)
+def current() -> Connections:
+    """This process's Connections, owned by the plex app's config."""
+    from django.apps import apps
+
+    return apps.get_app_config("plex").connections  # type: ignore[attr-defined,no-any-return]
 
 
-def _breaker_locked(base_url: str, timeout: float) -> PlexBreaker:
-    name = server_name(base_url)
-    breaker = _breakers.get(name)
-    if breaker is None:
-        breaker = _breakers[name] = make_breaker(
-            name,
-            fail_max=settings.PLEX_BREAKER_FAIL_MAX,
-            reset_timeout=settings.PLEX_BREAKER_RESET_TIMEOUT,
-            redis=_shared_redis(),
-            redis_guard=cache_guard,
-            # A trial is one attempt: connect, read, and the body's deadline.
-            trial_lease_seconds=2 * timeout + settings.PLEX_RESPONSE_DEADLINE,
-        )
-    return breaker
+# The names the rest of the app calls, each on this process's Connections.
 
 
-def _adapters_locked(base_url: str, verify_tls: bool) -> tuple[HTTPAdapter, HTTPAdapter]:
-    key = (server_name(base_url), verify_tls)
-    adapters = _adapters.get(key)
-    if adapters is None:
-        adapters = _adapters[key] = (make_adapter(), make_adapter(retries=False))
-    return adapters
+def client_for(server: ServerAddress, token: str) -> PlexClient:
+    return current().client_for(server, token)
 
 
-def bulkhead() -> Bulkhead:
-    """How many of this process's threads may wait on Plex at once (PLEX_CONCURRENCY)."""
-    global _bulkhead
-    if _bulkhead is None:
-        with _lock:
-            if _bulkhead is None:
-                _bulkhead = Bulkhead(settings.PLEX_CONCURRENCY)
-    return _bulkhead
-
-
-def access_key(token: str) -> str:
-    """A keyed hash of a token (HMAC with SECRET_KEY): names what a token may see, in cache
-    keys and registries, without being the token."""
-    return salted_hmac("medianest.plex.access", token, algorithm="sha256").hexdigest()[:32]
-
-
-def client_for(config: ServiceConfig, token: str) -> PlexClient:
-    """The client for this server and token, reused while in use; idle ones are dropped."""
-    key = (config.base_url, config.verify_tls, config.timeout, access_key(token))
-    now = time.monotonic()
-    with _lock:
-        _drop_idle(now)
-        entry = _clients.pop(key, None)
-        client = entry[0] if entry else None
-        if client is None:
-            adapter, trial_adapter = _adapters_locked(config.base_url, config.verify_tls)
-            client = PlexClient(
-                config.base_url,
-                token,
-                timeout=config.timeout,
-                verify_tls=config.verify_tls,
-                adapter=adapter,
-                trial_adapter=trial_adapter,
-                breaker=_breaker_locked(config.base_url, config.timeout),
-                deadline=settings.PLEX_RESPONSE_DEADLINE,
-                image_max_bytes=settings.PLEX_IMAGE_MAX_BYTES,
-            )
-        _clients[key] = (client, now)  # most recently used last
-        return client
-
-
-def _drop_idle(now: float) -> None:
-    idle_after = settings.PLEX_CLIENT_IDLE_SECONDS
-    while _clients:
-        oldest_key, (_, last_used) = next(iter(_clients.items()))
-        if now - last_used < idle_after and len(_clients) < MAX_CLIENTS:
-            break
-        del _clients[oldest_key]
+def breaker_for(server: ServerAddress) -> PlexBreaker:
+    return current().breaker_for(server)
 
 
 def forget_all() -> None:
-    """Drop every pool and breaker (tests, and after the server's address changes)."""
-    global _bulkhead
-    with _lock:
-        _bulkhead = None
-        for adapters in _adapters.values():
-            for adapter in adapters:
-                adapter.close()
-        _adapters.clear()
-        _breakers.clear()
-        _clients.clear()
+    current().reset()

@@ -1,13 +1,9 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
-from django.utils import timezone
 
-if TYPE_CHECKING:
-    from plex.client import PlexClient, ServerIdentity, ServerInfo
+from plex.connections import ServerAddress
 
 
 class ServiceConfigQuerySet(models.QuerySet["ServiceConfig"]):
@@ -69,46 +65,11 @@ class ServiceConfig(models.Model):
         return self.url.rstrip("/")
 
     @property
+    def address(self) -> ServerAddress:
+        """How a client reaches this server."""
+        return ServerAddress(self.base_url, self.verify_tls, self.timeout)
+
+    @property
     def public_name(self) -> str:
         """How users see this server named: "Plex (Olive's server)", never its address."""
         return f"Plex ({self.server_name})" if self.server_name else "Plex"
-
-    def client(self, token: str) -> PlexClient:
-        """A client for this server acting with `token`, sharing the server's pool and breaker."""
-        from plex.connections import client_for
-
-        return client_for(self, token)
-
-    def test_connection(self, token: str | None = None) -> ServerInfo | ServerIdentity:
-        """Ask the server who it is, record the answer or the failure, and return the answer.
-
-        With a token this reads the server root (name, version, machine identifier); without one,
-        /identity, which Plex answers to anybody but which carries no name. A failure is recorded
-        in last_error and raised as the client's PlexError.
-        """
-        from plex.client import PlexError
-
-        self.checked_at = timezone.now()
-        try:
-            if token:
-                info: ServerInfo | ServerIdentity = self.client(token).server_info()
-            else:
-                info = self.client("").identity()
-        except PlexError as exc:
-            self.last_error = str(exc)
-            self.save(update_fields=["last_error", "checked_at"])
-            raise
-        self.server_name = getattr(info, "name", "") or self.server_name
-        self.machine_identifier = info.machine_identifier
-        self.version = info.version
-        self.last_error = ""
-        self.save(
-            update_fields=[
-                "server_name",
-                "machine_identifier",
-                "version",
-                "last_error",
-                "checked_at",
-            ]
-        )
-        return info

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
 from django.conf import settings
+from django.utils import timezone
 
 from plex.cache import Cached, PlexCache
 from plex.client import (
@@ -27,9 +28,10 @@ from plex.client import (
     PlexError,
     PlexForbidden,
     PlexNotFound,
+    ServerIdentity,
     ServerInfo,
 )
-from plex.connections import access_key, bulkhead
+from plex.connections import access_key, client_for, current
 from plex.images import image_item_key, image_size
 from plex.models import ServiceConfig
 
@@ -44,6 +46,9 @@ class PlexNotConfigured(PlexError):
 
     public_message = "No Plex server is set up yet. An administrator can add one."
 
+    def __init__(self, message: str = "No Plex server is configured and enabled.") -> None:
+        super().__init__(message)
+
 
 class PlexTokenMissing(PlexError):
     """The user has no Plex token (never signed in with Plex)."""
@@ -53,6 +58,34 @@ class PlexTokenMissing(PlexError):
 
 class PlexTokenInvalid(PlexAuthError):
     """Plex rejected the user's token: they must sign in with Plex again."""
+
+
+def check_connection(
+    config: ServiceConfig, token: str | None = None
+) -> ServerInfo | ServerIdentity:
+    """Ask the server who it is, record the answer or the failure on `config`, and return the
+    answer (the admin's "Test connection", plex_configure, the first sign-in).
+
+    With a token this reads the server root (name, version, machine identifier); without one,
+    /identity, which Plex answers to anybody but which carries no name. A failure is recorded
+    in last_error and raised as the client's PlexError.
+    """
+    config.checked_at = timezone.now()
+    try:
+        client = client_for(config.address, token or "")
+        info: ServerInfo | ServerIdentity = client.server_info() if token else client.identity()
+    except PlexError as exc:
+        config.last_error = str(exc)
+        config.save(update_fields=["last_error", "checked_at"])
+        raise
+    config.server_name = getattr(info, "name", "") or config.server_name
+    config.machine_identifier = info.machine_identifier
+    config.version = info.version
+    config.last_error = ""
+    config.save(
+        update_fields=["server_name", "machine_identifier", "version", "last_error", "checked_at"]
+    )
+    return info
 
 
 def public_server_name() -> str:
@@ -72,25 +105,26 @@ class PlexService:
         self.config = config
         self.user = user
         token = user.plex_token or ""
-        self.client: PlexClient = config.client(token)
+        self.client: PlexClient = client_for(config.address, token)
         self._access = access_key(token)
         self._server = config.machine_identifier or _digest(config.base_url)
-        # A waiter waits as long as a Plex call can take.
+        connections = current()
         self.cache = PlexCache(
             stale_ttl=settings.PLEX_CACHE_STALE_TTL,
-            wait=self.client.worst_case_seconds,
-            bulkhead=bulkhead(),
+            wait=self.client.worst_case_seconds,  # a waiter waits as long as a call can take
+            guard=connections.guard,
+            bulkhead=connections.bulkhead,
         )
 
     @classmethod
     def for_user(cls, user: User) -> PlexService:
         config = ServiceConfig.objects.active()
         if config is None:
-            raise PlexNotConfigured("No Plex server is set up yet. An administrator can add one.")
+            raise PlexNotConfigured()
         if not getattr(user, "plex_token", None):
-            raise PlexTokenMissing("Your account has no Plex sign-in yet. Sign in with Plex.")
+            raise PlexTokenMissing(f"User {user.pk} has no Plex token.")
         if user.plex_token_invalid:
-            raise PlexTokenInvalid("Plex no longer accepts your sign-in. Sign in with Plex again.")
+            raise PlexTokenInvalid(f"User {user.pk}'s Plex token was refused before.")
         return cls(config, user)
 
     # -- the one path to the cache and the client -----------------------------------------

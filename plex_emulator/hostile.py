@@ -30,6 +30,8 @@ import contextlib
 import http.client
 import itertools
 import json
+import logging
+import sys
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -251,7 +253,11 @@ class _Server(ThreadingHTTPServer):
         super().__init__(address, _Handler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client hanging up mid-answer is what half of these modes provoke
+        # A client hanging up mid-answer is what half of these modes provoke; anything else is
+        # a bug of the proxy's own, and is logged.
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            return
+        logging.getLogger(__name__).exception("Hostile Plex: error answering %s", client_address)
 
 
 class HostilePlex:

@@ -22,7 +22,7 @@ import secrets
 import string
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -80,9 +80,9 @@ class Pin:
     product: str
     client_identifier: str
     created_at: float  # wall clock, for createdAt/expiresAt
-    expires_at: float  # monotonic: a wall-clock jump must not expire or revive pins
+    expires_at: float  # PlexTV.clock (monotonic): a wall-clock jump must not expire or revive pins
     auth_token: str | None = None
-    last_poll: float | None = None
+    last_poll: float | None = None  # PlexTV.clock, for the one-poll-a-second rule
 
 
 def _uuid(key: str) -> str:
@@ -135,7 +135,14 @@ def handles(path: str) -> bool:
 
 
 class PlexTV:
-    """The plex.tv side of the emulator: accounts, PINs and the sign-in page."""
+    """The plex.tv side of the emulator: accounts, PINs and the sign-in page.
+
+    `clock` (monotonic seconds) times PIN expiry and the one-poll-a-second rule. It is read at
+    call time, so a test can pass or assign a clock it moves by hand instead of sleeping;
+    createdAt, expiresAt and lastSeenAt stay on the wall clock, as dates for people.
+    """
+
+    clock: Callable[[], float]
 
     def __init__(
         self,
@@ -147,7 +154,9 @@ class PlexTV:
         friendly_name: str,
         version: str,
         pin_ttl: int = 1800,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self.clock = clock
         self.accounts = make_accounts(owner_token, friend_token)
         self.machine_identifier = machine_identifier
         self.friendly_name = friendly_name
@@ -235,7 +244,7 @@ class PlexTV:
         product = self._param("X-Plex-Product", query, headers)
         strong = query.get("strong", "").lower() in {"true", "1"}
         alphabet, length = (_STRONG_ALPHABET, 25) if strong else (_SHORT_ALPHABET, 4)
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             # Dropped here rather than by a timer: no thread to stop, memory stays bounded.
             for pin_id in [i for i, p in self._pins.items() if p.expires_at <= now]:
@@ -261,7 +270,7 @@ class PlexTV:
         client = self._param("X-Plex-Client-Identifier", query, headers)
         if not client:
             return _error(400, 1000, "X-Plex-Client-Identifier is missing")
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             pin = self._pins.get(int(pin_id)) if pin_id.isdigit() else None
             # Another client's pin is as good as absent: its token is not theirs to collect.
@@ -278,7 +287,7 @@ class PlexTV:
     def link(self, code: str, client_identifier: str, account_key: str) -> bool:
         """Give the live pin with that code and client the account's token (what the page does)."""
         account = self.accounts[account_key]
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             for pin in self._pins.values():
                 if (

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import socket
 import struct
+import sys
 import threading
 import time
 import unicodedata
@@ -18,6 +20,8 @@ from urllib.parse import parse_qsl, urlsplit
 from . import images, plextv
 from .library import Library, Section
 from .render import container, html_body, to_json, to_xml
+
+logger = logging.getLogger(__name__)
 
 CONTROL_PREFIX = "/__emulator__/"
 FAULT_MODES = ("ok", "latency", "status", "reset", "malformed")
@@ -852,5 +856,9 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         super().__init__(address, PlexHandler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that hangs up mid-answer (a reset fault, a timeout) is routine here.
-        pass
+        # A client that hangs up mid-answer (a reset fault, a timeout) is routine here; anything
+        # else is a bug of the emulator's own and must not pass for a network fault.
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | TimeoutError):
+            return
+        logger.exception("Plex emulator: error answering %s", client_address)

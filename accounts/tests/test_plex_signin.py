@@ -3,13 +3,13 @@ client (the browser version is in tests of the pages)."""
 
 from __future__ import annotations
 
-import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 
 from accounts.models import Installation, User
+from accounts.tests.clock import ManualClock
 from plex.models import ServiceConfig
 
 
@@ -75,11 +75,14 @@ def test_the_friend_signs_in_with_plex_and_gets_their_own_server_token(
 
 
 @pytest.mark.django_db
-def test_signing_in_again_refreshes_the_same_user(client, emulator, plex_server) -> None:
+def test_signing_in_again_refreshes_the_same_user(
+    client, emulator, plex_server, plex_clock: ManualClock
+) -> None:
     come_back(client, approve(emulator, start(client), "friend"))
     User.objects.filter(plex_id=emulator.accounts["friend"].id).update(plex_token_invalid=True)
     client.post("/accounts/signout/")
-    time.sleep(1.1)  # the emulator's plex.tv rate-limits pins polled within a second
+    # At the same instant, on a frozen clock: the one-poll-a-second pace is per PIN (plex.tv)
+    # and per flow (MediaNest), and signing in again makes a new PIN and a new flow.
 
     come_back(client, approve(emulator, start(client), "friend"))
 
@@ -101,21 +104,33 @@ def test_the_stranger_is_told_their_account_has_no_access(client, emulator, plex
 
 @pytest.mark.django_db
 def test_coming_back_before_plex_approved_shows_a_waiting_page(
-    client, emulator, plex_server
+    client, emulator, plex_server, plex_clock: ManualClock
 ) -> None:
     params = start(client)
+    return_url = f"{urlsplit(params['forwardUrl']).path}?{urlsplit(params['forwardUrl']).query}"
 
-    waiting = client.get(
-        f"{urlsplit(params['forwardUrl']).path}?{urlsplit(params['forwardUrl']).query}"
-    )
+    waiting = client.get(return_url)
 
     assert waiting.status_code == 200
     assert "Waiting for Plex" in waiting.text
     assert '<meta http-equiv="refresh" content="2">' in waiting.text
     # Asked again at once: MediaNest does not poll plex.tv faster than once a second.
     requests_before = emulator.stats()["by_path"].copy()
-    client.get(f"{urlsplit(params['forwardUrl']).path}?{urlsplit(params['forwardUrl']).query}")
+    again = client.get(return_url)
+    assert again.status_code == 200
+    assert "Waiting for Plex" in again.text
     assert emulator.stats()["by_path"] == requests_before
+    # A second later it asks plex.tv again, once, and plex.tv answers (no 429): still waiting.
+    plex_clock.advance(1.0)
+    later = client.get(return_url)
+    assert later.status_code == 200
+    assert "Waiting for Plex" in later.text
+    assert "Plex is slow to answer" not in later.text
+    pin_path = f"/api/v2/pins/{client.session['plex_signin']['pin']}"
+    assert emulator.stats()["by_path"] == {
+        **requests_before,
+        pin_path: requests_before[pin_path] + 1,
+    }
 
 
 @pytest.mark.django_db
@@ -142,12 +157,11 @@ def test_a_return_in_another_browser_is_refused(client, emulator, plex_server) -
 
 
 @pytest.mark.django_db
-def test_an_expired_pin_says_so(client, emulator, plex_server) -> None:
+def test_an_expired_pin_says_so(client, emulator, plex_server, plex_clock: ManualClock) -> None:
     start(client)
     flow = client.session["plex_signin"]
-    session = client.session
-    session["plex_signin"] = {**flow, "expires": time.time() - 1}
-    session.save()
+    assert flow["expires"] == plex_clock() + 1800  # the PIN's expiresIn, from plex.tv
+    plex_clock.advance(1800 + 1)
 
     response = client.get(f"/accounts/signin/plex/return/?state={flow['state']}")
 
@@ -208,3 +222,15 @@ def test_no_plex_token_reaches_the_browser_during_sign_in(client, emulator, plex
     for page in pages:
         text = page.content.decode() + str(page.headers) + str(client.cookies)
         assert not any(secret in text for secret in secrets)
+
+
+def test_an_account_token_plex_tv_refuses_is_not_reported_as_an_outage(
+    emulator, plex_server
+) -> None:
+    from accounts import plex_signin
+
+    with pytest.raises(plex_signin.SignInFailed) as refused:
+        plex_signin.finish(plex_signin.plextv(), "not-a-token-plex-tv-knows")
+
+    assert refused.value.status == 400
+    assert refused.value.message == "Plex did not accept this sign-in. Start again."

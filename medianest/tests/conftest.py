@@ -74,11 +74,12 @@ def site(
     """The live server, its plex.tv the emulator's, its Plex server the emulator (machine
     identifier known), its cache the real Redis. Returns the site's URL."""
     from plex.models import ServiceConfig
+    from plex.services import check_connection
 
     settings.PLEX_TV_URL = emulator.url
     settings.PLEX_AUTH_URL = f"{emulator.url}/auth"
     config: ServiceConfig = ServiceConfig.objects.create(url=emulator.url)
-    config.test_connection(emulator.owner_token)
+    check_connection(config, emulator.owner_token)
     ARTIFACTS.mkdir(exist_ok=True)
     return live_server.url
 

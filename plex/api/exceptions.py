@@ -20,6 +20,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from plex.client import (
     PlexAuthError,
+    PlexBadResponse,
     PlexError,
     PlexForbidden,
     PlexNotFound,
@@ -40,33 +41,33 @@ class PlexUnavailableError(exceptions.APIException):
 
 class PlexBadResponseError(exceptions.APIException):
     status_code = status.HTTP_502_BAD_GATEWAY
-    default_detail = "Plex sent an answer MediaNest could not read."
+    default_detail = PlexBadResponse.public_message.format(server="Plex")
     default_code = "plex_bad_response"
 
 
 class PlexNotFoundError(exceptions.NotFound):
-    default_detail = "Not found on the Plex server."
+    default_detail = PlexNotFound.public_message
     default_code = "plex_not_found"
 
 
 class PlexForbiddenError(exceptions.PermissionDenied):
-    default_detail = "Plex does not let your account open this."
+    default_detail = PlexForbidden.public_message.format(server="Plex")
     default_code = "plex_forbidden"
 
 
 class PlexTokenInvalidError(exceptions.PermissionDenied):
-    default_detail = "Plex no longer accepts your sign-in. Sign in with Plex again."
+    default_detail = PlexAuthError.public_message
     default_code = "plex_token_invalid"
 
 
 class PlexTokenMissingError(exceptions.PermissionDenied):
-    default_detail = "Your account has no Plex sign-in yet. Sign in with Plex."
+    default_detail = PlexTokenMissing.public_message
     default_code = "plex_token_missing"
 
 
 class PlexNotConfiguredError(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "No Plex server is set up yet."
+    default_detail = PlexNotConfigured.public_message
     default_code = "plex_not_configured"
 
 

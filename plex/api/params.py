@@ -9,14 +9,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 
 from plex.images import IMAGE_PATH, MAX_SIDE, MIN_SIDE
-
-SORTS = [
-    f"{field}:{order}"
-    for field in ("titleSort", "addedAt", "year", "rating")
-    for order in ("asc", "desc")
-]
-SEARCH_TYPES = ["movie", "show", "season", "episode", "artist", "album", "track", "collection"]
-RECENT_TYPES = ["movie", "show", "artist"]
+from plex.vocabulary import API_SORTS, RECENT_TYPES, SEARCH_MAX_LENGTH, SEARCH_TYPES
 
 
 class WholeNumber(serializers.IntegerField):
@@ -40,13 +33,13 @@ class PageParams(serializers.Serializer):
 
 
 class ItemsParams(PageParams):
-    sort = serializers.ChoiceField(choices=SORTS, required=False)
+    sort = serializers.ChoiceField(choices=API_SORTS, required=False)
     includeCollections = serializers.BooleanField(default=False)  # Plex's name
 
 
 class SearchParams(serializers.Serializer):
-    q = serializers.CharField(max_length=200, allow_blank=False, trim_whitespace=True)
-    type = serializers.ChoiceField(choices=SEARCH_TYPES, required=False)
+    q = serializers.CharField(max_length=SEARCH_MAX_LENGTH, allow_blank=False, trim_whitespace=True)
+    type = serializers.ChoiceField(choices=[kind for kind, _ in SEARCH_TYPES], required=False)
     limit = WholeNumber(min_value=1, max_value=100, default=20)
 
 

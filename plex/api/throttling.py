@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework.throttling import UserRateThrottle
 
-from plex.cache import cache_guard
+from plex.connections import current
 
 
 class PerUserThrottle(UserRateThrottle):
@@ -13,7 +13,7 @@ class PerUserThrottle(UserRateThrottle):
     Redis outage into errors, nor a hung Redis into a socket timeout per request."""
 
     def allow_request(self, request: Any, view: Any) -> bool:
-        allowed, cache_ok = cache_guard.call(
+        allowed, cache_ok = current().guard.call(
             lambda: super(PerUserThrottle, self).allow_request(request, view)
         )
         return allowed if cache_ok else True

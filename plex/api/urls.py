@@ -1,5 +1,6 @@
 from django.urls import path
 
+import plex.converters  # noqa: F401 - registers <plexkey:...>
 from plex.api import views
 
 app_name = "plex-api"
@@ -7,11 +8,11 @@ app_name = "plex-api"
 urlpatterns = [
     path("server", views.server, name="server"),
     path("libraries", views.libraries, name="libraries"),
-    path("libraries/<str:key>/items", views.library_items, name="library-items"),
-    path("libraries/<str:key>/collections", views.library_collections, name="collections"),
-    path("collections/<str:rating_key>/items", views.collection_items, name="collection-items"),
-    path("items/<str:rating_key>", views.item, name="item"),
-    path("items/<str:rating_key>/children", views.item_children, name="item-children"),
+    path("libraries/<plexkey:key>/items", views.library_items, name="library-items"),
+    path("libraries/<plexkey:key>/collections", views.library_collections, name="collections"),
+    path("collections/<plexkey:rating_key>/items", views.collection_items, name="collection-items"),
+    path("items/<plexkey:rating_key>", views.item, name="item"),
+    path("items/<plexkey:rating_key>/children", views.item_children, name="item-children"),
     path("search", views.search, name="search"),
     path("recently-added", views.recently_added, name="recently-added"),
     path("image", views.image, name="image"),

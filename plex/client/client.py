@@ -25,14 +25,13 @@ from .errors import (
     PlexNotFound,
     PlexUnavailable,
 )
-from .http import DEFAULT_DEADLINE, MAX_JSON_BYTES, Answer, send
+from .http import DEFAULT_DEADLINE, MAX_JSON_BYTES, PRODUCT, Answer, send
 from .images import NotAnImage, checked_type
 from .session import RETRY_BACKOFF_MAX, RETRY_TOTAL, make_adapter, make_session
 from .types import TYPE_IDS, Image, Library, MediaItem, Page, ServerIdentity, ServerInfo
 
 logger = logging.getLogger("plex.client")
 
-PRODUCT = "MediaNest"
 PRODUCT_VERSION = "1.0"
 DEFAULT_IMAGE_MAX_BYTES = 10 * 1024 * 1024
 _DIGITS = re.compile(r"[0-9]{1,20}")  # ASCII only: str.isdigit() also takes "²" and "①"

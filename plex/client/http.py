@@ -32,6 +32,8 @@ from .session import RETRY_STATUSES, RETRY_TOTAL
 
 logger = logging.getLogger("plex.client")
 
+PRODUCT = "MediaNest"  # how MediaNest names itself to Plex and plex.tv (X-Plex-Product)
+
 READ_CHUNK = 64 * 1024
 # A JSON answer bigger than this is not one MediaNest asked for (a page of 100 items with
 # every detail is a few hundred KB).

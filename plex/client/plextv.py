@@ -1,4 +1,4 @@
-"""plex.tv: the PIN sign-in and the account's servers (see PLEX_API.md, "plex.tv sign-in").
+"""plex.tv: the PIN sign-in and the account's servers (see docs/plex-api.md, "plex.tv sign-in").
 
 Only what "Sign in with Plex" needs: create a PIN, check it, read the account, list the
 account's resources. The base URL comes from settings (PLEX_TV_URL), so tests and the demo
@@ -15,10 +15,8 @@ import requests
 
 from . import redaction
 from .errors import PlexBadResponse
-from .http import send
+from .http import PRODUCT, send
 from .session import make_session
-
-PRODUCT = "MediaNest"
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +136,7 @@ class PlexTvClient:
 
     def server_token(self, token: str, machine_identifier: str) -> str | None:
         """The account's token for the server with this machine identifier, or None when the
-        account has no access to it (the robust check, per PLEX_API.md)."""
+        account has no access to it (the robust check, see docs/plex-api.md)."""
         for resource in self.resources(token):
             if (
                 "server" in resource.provides

@@ -27,8 +27,10 @@ _PARAM = re.compile(
     """
 )
 
+MAX_SECRETS = 10_000  # the newest are kept: an old token that comes back is registered again
+
 _lock = threading.Lock()
-_secrets: set[str] = set()
+_secrets: dict[str, None] = {}  # insertion-ordered: the oldest go first past MAX_SECRETS
 _installed = False
 
 
@@ -40,8 +42,16 @@ def register_secret(secret: str) -> None:
         with _lock:
             # Copy-on-write: readers iterate without a lock. Its percent-encoded spelling too,
             # as it appears inside another URL's query.
-            _secrets = {*_secrets, secret, quote(secret, safe="")}
+            kept = list(_secrets)[-(MAX_SECRETS - 2) :]
+            _secrets = dict.fromkeys([*kept, secret, quote(secret, safe="")])
     install()
+
+
+def forget_secrets() -> None:
+    """Forget every registered token (tests). Token-shaped parameters are still redacted."""
+    global _secrets
+    with _lock:
+        _secrets = {}
 
 
 def redact(text: str) -> str:
@@ -53,14 +63,6 @@ def redact(text: str) -> str:
     if "oken" in text or "OKEN" in text:
         text = _PARAM.sub(lambda m: f"{m.group(1)}{m.group(2)}{PLACEHOLDER}", text)
     return text
-
-
-def _redact_value(value: Any) -> Any:
-    if isinstance(value, str | bytes | bytearray):
-        text = value.decode("utf-8", "replace") if not isinstance(value, str) else value
-        clean = redact(text)
-        return value if clean == text else clean
-    return value
 
 
 def redact_record(record: logging.LogRecord) -> logging.LogRecord:

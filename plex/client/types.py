@@ -1,6 +1,6 @@
 """Typed results at the client's edge: views, serializers and templates never see raw Plex dicts.
 
-Parsing follows the rules in PLEX_API.md: a JSON body has one key, `MediaContainer`; missing
+Parsing follows the rules in docs/plex-api.md: a JSON body has one key, `MediaContainer`; missing
 arrays mean empty; every media item, whatever its kind, is in `Metadata`; numbers may come as
 strings (`ratingKey`, section `key`) or numbers; dates are unix seconds.
 """
@@ -32,7 +32,6 @@ TYPE_IDS: dict[str, int] = {
     "playlistFolder": 16,
     "collection": 18,
 }
-TYPE_NAMES: dict[int, str] = {number: name for name, number in TYPE_IDS.items()}
 
 
 def _str(value: Any) -> str:
@@ -258,7 +257,7 @@ class Page:
 
 @dataclass(frozen=True, slots=True)
 class Image:
-    """Image bytes from `/photo/:/transcode`."""
+    """Image bytes from `/photo/:/transcode`, checked to decode whole."""
 
     content: bytes
-    content_type: str  # image/jpeg or image/png
+    content_type: str  # what the bytes are: image/jpeg, image/png, image/gif or image/webp

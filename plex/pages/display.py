@@ -16,28 +16,10 @@ from urllib.parse import urlencode
 from django.http import QueryDict
 
 from plex.cache import Cached
-from plex.client import MediaItem
+from plex.client import MediaItem, PlexBadResponse
+from plex.vocabulary import SEARCH_MAX_LENGTH, SEARCH_TYPES, SORTS
 
 PER_PAGE = 48
-# (value, label) in the order the sort menu offers them; the first is the default.
-SORTS: list[tuple[str, str]] = [
-    ("titleSort:asc", "Title"),
-    ("addedAt:desc", "Recently added"),
-    ("year:desc", "Year"),
-    ("rating:desc", "Rating"),
-]
-# Search filters and result groups, in the order results are shown.
-SEARCH_TYPES: list[tuple[str, str]] = [
-    ("movie", "Movies"),
-    ("show", "Shows"),
-    ("season", "Seasons"),
-    ("episode", "Episodes"),
-    ("artist", "Artists"),
-    ("album", "Albums"),
-    ("track", "Tracks"),
-    ("collection", "Collections"),
-]
-SEARCH_MAX_LENGTH = 200
 SEARCH_LIMIT = 60
 # Library type -> (singular, plural) for "2,000 movies".
 NOUNS: dict[str, tuple[str, str]] = {
@@ -152,11 +134,11 @@ def count_label(total: int, library_type: str) -> str:
 
 
 def stale_notice(results: Iterable[Cached[Any]]) -> str | None:
-    """The banner for a page built from the last good copies, by the oldest of them."""
-    ages = [result.age for result in results if result.stale]
-    if not ages:
+    """The banner for a page built from the last good copies: why, and how old the oldest is."""
+    stale = [result for result in results if result.stale]
+    if not stale:
         return None
-    oldest = max(ages)
+    oldest = max(result.age for result in stale)
     if oldest < 60:
         when = "less than a minute ago"
     elif oldest < 7200:
@@ -166,7 +148,9 @@ def stale_notice(results: Iterable[Cached[Any]]) -> str | None:
         # "1,440 minutes ago" reads worse than hours once it is that old.
         hours = oldest // 3600
         when = f"{hours} hours ago"
-    return f"Plex is not answering; showing what MediaNest saw {when}."
+    unreadable = any(isinstance(result.error, PlexBadResponse) for result in stale)
+    why = "Plex sent answers MediaNest could not read" if unreadable else "Plex is not answering"
+    return f"{why}; showing what MediaNest saw {when}."
 
 
 # -- search ------------------------------------------------------------------------------------

@@ -39,9 +39,6 @@ logger = logging.getLogger(__name__)
 
 View = Callable[..., HttpResponse]
 
-SIGN_IN_AGAIN = "Plex no longer accepts your sign-in. Sign in with Plex again."
-NO_PLEX_SIGNIN = "Your account has no Plex sign-in yet. Sign in with Plex."
-
 
 def plex_page(view: View) -> View:
     @functools.wraps(view)
@@ -64,13 +61,13 @@ def plex_error_page(request: HttpRequest, exc: PlexError) -> HttpResponse:
         # Rendered here rather than redirected: the sign-in page sends a signed-in user on to
         # `next`, which would send them back (a loop), and signing out a staff user who has
         # no Plex token would end their admin session for nothing.
-        return _message(request, "Sign in with Plex", NO_PLEX_SIGNIN, 403, plex_signin=True)
+        return _message(request, "Sign in with Plex", exc.public(), 403, plex_signin=True)
     if isinstance(exc, PlexAuthError):  # PlexTokenInvalid is one
         # Signed out first: the sign-in page sends a signed-in user on to `next`, which would
         # send them back here. Their session stood for a Plex sign-in Plex no longer accepts.
         # The message outlives the session (the cookie message storage is tried first).
         logout(request)
-        messages.error(request, SIGN_IN_AGAIN)
+        messages.error(request, exc.public())
         query = urlencode({"next": request.get_full_path()})
         return HttpResponseRedirect(f"{reverse('accounts:signin')}?{query}")
     if isinstance(exc, PlexNotFound):

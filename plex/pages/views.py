@@ -16,6 +16,7 @@ from plex.client import Library, PlexNotFound
 from plex.pages import display
 from plex.pages.errors import plex_page
 from plex.services import PlexService
+from plex.vocabulary import SEARCH_TYPES, SORTS
 
 View = Callable[..., HttpResponse]
 
@@ -69,7 +70,7 @@ def library(request: HttpRequest, key: str) -> HttpResponse:
     page = items.value
     if display.out_of_range(number, page.total_size):
         raise Http404(f"{section.title} has no page {number}.")
-    sort_param = "" if sort == display.SORTS[0][0] else sort  # default sort: shorter URLs
+    sort_param = "" if sort == SORTS[0][0] else sort  # default sort: shorter URLs
     return _render(
         request,
         "pages/library.html",
@@ -78,7 +79,7 @@ def library(request: HttpRequest, key: str) -> HttpResponse:
         items=page.items,
         count=display.count_label(page.total_size, section.type),
         sort=sort,
-        sorts=display.SORTS,
+        sorts=SORTS,
         pagination=display.paginate(number, page.total_size, request.path, {"sort": sort_param}),
     )
 
@@ -167,6 +168,6 @@ def search(request: HttpRequest) -> HttpResponse:
         results,
         search_query=query,
         search_type=kind or "",
-        search_types=display.SEARCH_TYPES,
+        search_types=SEARCH_TYPES,
         groups=groups,
     )

@@ -17,6 +17,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from plex.client import MediaItem
+from plex.converters import PlexKey
 from plex.images import image_url
 
 register = template.Library()
@@ -58,7 +59,9 @@ def poster(
 
 @register.filter
 def item_url(item: MediaItem) -> str:
-    if not item.rating_key:
+    # A key that is not digits (a broken or hostile Plex) has no page: no link, rather than
+    # a NoReverseMatch that would fail the whole page.
+    if not PlexKey.matches(item.rating_key):
         return ""
     name = "pages:collection" if item.type == "collection" else "pages:item"
     return reverse(name, args=[item.rating_key])

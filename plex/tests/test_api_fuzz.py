@@ -16,6 +16,7 @@ from rest_framework.authtoken.models import Token
 
 from accounts.models import User
 from plex.models import ServiceConfig
+from plex.services import check_connection
 
 EXAMPLES_PER_OPERATION = 25
 
@@ -34,7 +35,7 @@ def keep_test_connection() -> Iterator[None]:
 @pytest.fixture
 def api_token(db, emulator, keep_test_connection: None) -> str:
     config = ServiceConfig.objects.create(url=emulator.url)
-    config.test_connection(emulator.friend_token)
+    check_connection(config, emulator.friend_token)
     user = User.objects.create(username="fuzzer", plex_token=emulator.friend_token)
     return Token.objects.create(user=user).key
 

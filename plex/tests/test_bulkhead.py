@@ -15,6 +15,7 @@ from rest_framework.authtoken.models import Token
 from accounts.models import User
 from plex.connections import forget_all
 from plex.models import ServiceConfig
+from plex.services import check_connection
 from plex.tests.concurrency import run_together
 from plex_emulator import Emulator
 
@@ -89,7 +90,7 @@ def test_a_hung_redis_costs_no_request_its_answer(
     settings.PLEX_CONCURRENCY = 2
     forget_all()
     config = ServiceConfig.objects.create(url=emulator.url)
-    config.test_connection(emulator.owner_token)
+    check_connection(config, emulator.owner_token)
     token = Token.objects.create(user=owner).key
     paths = [f"{API}libraries", f"{API}libraries/1/items?limit=10", f"{API}server"]
 

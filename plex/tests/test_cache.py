@@ -14,6 +14,7 @@ from django.core.cache import caches
 
 from plex.cache import Bulkhead, Cached, PlexCache
 from plex.client import PlexAuthError, PlexNotFound, PlexUnavailable
+from plex.connections import current
 from plex.tests.concurrency import run_together
 
 KEY = "plex:v1:test-server:test-access:items:abc"
@@ -26,7 +27,7 @@ def clock() -> list[float]:
 
 @pytest.fixture
 def plex_cache(redis_cache: str, clock: list[float]) -> PlexCache:
-    cache = PlexCache(stale_ttl=3600, wait=5.0)
+    cache = PlexCache(stale_ttl=3600, wait=5.0, guard=current().guard)
     cache.clock = lambda: clock[0]
     return cache
 
@@ -240,7 +241,7 @@ def test_a_dead_redis_still_returns_the_loaders_value_each_time(
             "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
         }
     }
-    cache = PlexCache(stale_ttl=3600, wait=5.0)
+    cache = PlexCache(stale_ttl=3600, wait=5.0, guard=current().guard)
     loader = Loader("from plex")
 
     with caplog.at_level(logging.WARNING, logger="plex.cache"):
@@ -260,7 +261,7 @@ def test_a_dead_redis_passes_the_loaders_errors_through(settings, unused_tcp_por
             "LOCATION": f"redis://127.0.0.1:{unused_tcp_port}/0",
         }
     }
-    cache = PlexCache(stale_ttl=3600, wait=5.0)
+    cache = PlexCache(stale_ttl=3600, wait=5.0, guard=current().guard)
 
     with pytest.raises(PlexUnavailable):
         cache.fetch(KEY, 60, Loader(PlexUnavailable("Plex is down")))

@@ -363,7 +363,6 @@ def shared_breakers(
         connection.close()
 
 
-@pytest.mark.redis
 def test_a_circuit_opened_in_one_process_fails_fast_in_another(
     emulator: Emulator, shared_breakers: tuple[PlexBreaker, PlexBreaker]
 ) -> None:
@@ -382,7 +381,6 @@ def test_a_circuit_opened_in_one_process_fails_fast_in_another(
     assert breaker_b.current_state == pybreaker.STATE_OPEN
 
 
-@pytest.mark.redis
 def test_the_shared_circuit_lives_under_its_redis_namespace(
     emulator: Emulator,
     shared_breakers: tuple[PlexBreaker, PlexBreaker],
@@ -513,7 +511,6 @@ def _two_processes(url: str, name: str) -> tuple[PlexBreaker, PlexBreaker]:
     )
 
 
-@pytest.mark.redis
 def test_one_trial_call_for_the_whole_fleet(
     emulator: Emulator, redis_url: str, redis_client: redis.Redis, clock
 ) -> None:

@@ -25,7 +25,6 @@ from plex.client import (
     ServerIdentity,
     ServerInfo,
 )
-from plex.client import session as plex_session
 from plex_emulator.images import render
 
 BASE = "http://plex.test:32400"
@@ -44,11 +43,7 @@ HTML_500 = (
 )
 
 
-@pytest.fixture(autouse=True)
-def _no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    # make_retry reads these at call time: clients built after the patch retry without sleeping.
-    monkeypatch.setattr(plex_session, "RETRY_BACKOFF_FACTOR", 0)
-    monkeypatch.setattr(plex_session, "RETRY_BACKOFF_JITTER", 0)
+pytestmark = pytest.mark.usefixtures("no_backoff")  # retries without their pauses
 
 
 @pytest.fixture

@@ -186,7 +186,7 @@ def test_sections_have_the_real_keys_and_json_types(emulator: Emulator) -> None:
     problems = _type_mismatches(real, emulated, CONTAINER_KEYS)
     problems += _type_mismatches(real["Directory"][0], emulated["Directory"][0], SECTION_KEYS)
     assert problems == []
-    assert isinstance(emulated["Directory"][0]["key"], str)  # "1", as PLEX_API.md says
+    assert isinstance(emulated["Directory"][0]["key"], str)  # "1", as docs/plex-api.md says
 
 
 def test_tag_arrays_are_lists_of_objects_with_a_tag(emulator: Emulator) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
 import uuid
 from html.parser import HTMLParser
 from pathlib import Path
@@ -22,6 +21,28 @@ PRODUCT = "MediaNest"
 FORWARD = "http://medianest.test/accounts/plex/callback/?state=abc"
 USER_KEYS = ("id", "uuid", "username", "title", "email", "thumb")
 RESOURCE_KEYS = ("name", "clientIdentifier", "provides", "owned", "accessToken", "connections")
+
+
+class ManualClock:
+    """Seconds that move only when a test says so: plex.tv's time rules (one poll a second,
+    the PIN's lifetime) are checked at once and exactly, without sleeping."""
+
+    def __init__(self, start: float = 1_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def plextv_clock(monkeypatch: pytest.MonkeyPatch, emulator: Emulator) -> ManualClock:
+    """The shared emulator's plex.tv on a frozen clock, put back afterwards."""
+    clock = ManualClock()
+    monkeypatch.setattr(emulator.plex_tv, "clock", clock)
+    return clock
 
 
 def _headers(client: str, token: str | None = None) -> dict[str, str]:
@@ -81,7 +102,9 @@ def _same_types(ours: dict[str, Any], real: dict[str, Any], keys: tuple[str, ...
 # -- the whole sign-in ---------------------------------------------------------------------
 
 
-def test_pin_flow_signs_the_friend_in_and_finds_the_shared_server(emulator: Emulator) -> None:
+def test_pin_flow_signs_the_friend_in_and_finds_the_shared_server(
+    emulator: Emulator, plextv_clock: ManualClock
+) -> None:
     client = str(uuid.uuid4())
     pin = _new_pin(emulator, client)
     assert len(pin["code"]) == 25
@@ -103,7 +126,7 @@ def test_pin_flow_signs_the_friend_in_and_finds_the_shared_server(emulator: Emul
     assert linked.status_code == 303
     assert linked.headers["Location"] == FORWARD
 
-    time.sleep(1.05)  # plex.tv's pace: one poll a second
+    plextv_clock.advance(1.05)  # plex.tv's pace: one poll a second
     second = _poll(emulator, pin["id"], client)
     assert second.status_code == 200, second.text
     friend = emulator.accounts["friend"]
@@ -230,7 +253,9 @@ def test_pin_takes_client_identifier_and_product_as_query_params(emulator: Emula
     assert len(pin["code"]) == 4  # not strong
 
 
-def test_polling_within_a_second_is_rate_limited(emulator: Emulator) -> None:
+def test_polling_within_a_second_is_rate_limited(
+    emulator: Emulator, plextv_clock: ManualClock
+) -> None:
     pin = _new_pin(emulator, "hasty-client")
     assert _poll(emulator, pin["id"], "hasty-client").status_code == 200
     again = _poll(emulator, pin["id"], "hasty-client")
@@ -238,7 +263,10 @@ def test_polling_within_a_second_is_rate_limited(emulator: Emulator) -> None:
     assert again.json() == {
         "errors": [{"code": 1003, "message": "API rate limit exceeded", "status": 429}]
     }
-    time.sleep(1.05)
+    plextv_clock.advance(0.5)
+    assert _poll(emulator, pin["id"], "hasty-client").status_code == 429
+    # A second after the last answered poll: the refused ones did not restart the wait.
+    plextv_clock.advance(0.55)
     assert _poll(emulator, pin["id"], "hasty-client").status_code == 200
 
 
@@ -249,10 +277,12 @@ def test_another_clients_pin_is_not_found(emulator: Emulator) -> None:
 
 
 def test_pin_expires_after_its_ttl() -> None:
+    clock = ManualClock()
     with Emulator(movies=0, shows=0, pin_ttl=1) as short:
+        short.plex_tv.clock = clock  # its own emulator: nothing to put back
         pin = _new_pin(short, "slow-client")
         assert pin["expiresIn"] == 1
-        time.sleep(1.2)
+        clock.advance(1.2)
         gone = _poll(short, pin["id"], "slow-client")
         assert gone.status_code == 404
         assert gone.json()["errors"][0]["status"] == 404

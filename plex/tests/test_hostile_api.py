@@ -13,6 +13,7 @@ from django.test import Client
 
 from accounts.models import User
 from plex.models import ServiceConfig
+from plex.services import check_connection
 from plex_emulator import Emulator
 from plex_emulator.hostile import HostilePlex
 
@@ -23,7 +24,7 @@ API = "/api/v1/plex/"
 def behind_hostile(redis_cache: str, emulator: Emulator, hostile: HostilePlex) -> ServiceConfig:
     """MediaNest's Plex server is the hostile proxy (well behaved until a test says)."""
     config = ServiceConfig.objects.create(url=hostile.url)
-    config.test_connection(emulator.owner_token)
+    check_connection(config, emulator.owner_token)
     hostile.reset_seen()
     emulator.reset_stats()
     return config

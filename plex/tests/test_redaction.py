@@ -11,7 +11,6 @@ import requests
 import responses
 
 from plex.client import PlexClient, PlexUnavailable, redaction
-from plex.client import session as plex_session
 from plex.client.redaction import PLACEHOLDER, RedactTokensFilter, redact, register_secret
 
 BASE = "http://plex.test:32400"
@@ -21,10 +20,7 @@ UNREGISTERED_HEADER_TOKEN = "secret-token-123456"
 LOGGERS = ("plex.client", "urllib3", "requests")
 
 
-@pytest.fixture(autouse=True)
-def _no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(plex_session, "RETRY_BACKOFF_FACTOR", 0)
-    monkeypatch.setattr(plex_session, "RETRY_BACKOFF_JITTER", 0)
+pytestmark = pytest.mark.usefixtures("no_backoff")  # retries without their pauses
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from django.db import IntegrityError
 from accounts.models import User
 from plex.client import PlexUnavailable
 from plex.models import ServiceConfig
+from plex.services import check_connection
 
 
 def configure(*args: str, **kwargs: object) -> str:
@@ -91,7 +92,7 @@ def test_check_records_the_failure(unused_tcp_port: int) -> None:
     config = ServiceConfig.objects.create(url=f"http://127.0.0.1:{unused_tcp_port}", timeout=0.5)
 
     with pytest.raises(PlexUnavailable):
-        config.test_connection("any-token")
+        check_connection(config, "any-token")
 
     config.refresh_from_db()
     assert config.last_error
@@ -142,7 +143,7 @@ def test_admin_shows_when_the_circuit_is_open(client, emulator) -> None:
     client.force_login(boss)
     assert "closed: Plex calls go through" in client.get("/admin/plex/serviceconfig/").text
 
-    breaker_for(config.base_url).open()
+    breaker_for(config.address).open()
 
     page = client.get(f"/admin/plex/serviceconfig/{config.pk}/change/").text
     assert "open: Plex calls paused for" in page

@@ -9,6 +9,7 @@ from django.db import transaction
 from accounts.models import User
 from plex.client import PlexError
 from plex.models import ServiceConfig
+from plex.services import check_connection
 
 
 class Command(BaseCommand):
@@ -53,7 +54,7 @@ class Command(BaseCommand):
         # A staff member's token reads the server's name; without one, /identity still answers.
         staff = User.objects.with_plex_token().filter(is_staff=True).order_by("pk").first()
         try:
-            info = config.test_connection(staff.plex_token if staff else None)
+            info = check_connection(config, staff.plex_token if staff else None)
         except PlexError as exc:
             raise CommandError(f"Saved, but the connection test failed: {exc}") from None
         name = getattr(info, "name", "") or "(name shown once a staff user has a Plex token)"
