@@ -14,8 +14,9 @@ from encrypted_fields.fields import EncryptedTextField
 logger = logging.getLogger(__name__)
 
 _KEY_SETTINGS = {"SECRET_KEY", "SECRET_KEY_FALLBACKS", "SALT_KEY"}
-# Weak: Django renders models afresh for every migration state; those fields may go.
-_instances: list[weakref.ref[SecretField]] = []
+# Weak: Django renders models afresh for every migration state; those fields go, and a weak
+# set forgets them with them.
+_instances: weakref.WeakSet[SecretField] = weakref.WeakSet()
 
 
 class SecretField(EncryptedTextField):
@@ -32,7 +33,7 @@ class SecretField(EncryptedTextField):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        _instances.append(weakref.ref(self))
+        _instances.add(self)
 
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> str | None:
         if value is None:
@@ -56,6 +57,5 @@ class SecretField(EncryptedTextField):
 @receiver(setting_changed)
 def _forget_keys(setting: str, **kwargs: Any) -> None:
     if setting in _KEY_SETTINGS:
-        for ref in _instances:
-            if (field := ref()) is not None:
-                field.forget_keys()
+        for field in list(_instances):
+            field.forget_keys()

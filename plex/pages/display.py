@@ -1,5 +1,5 @@
-"""What the page views hand their templates besides Plex's own values: query parameters read
-strictly, pagination, counts in words, the stale-data notice and search results by type.
+"""What the page views hand their templates besides Plex's own values: pagination, counts in
+words, the stale-data notice and search results by type (query strings: forms.py).
 
 Plain functions over typed values, so the views stay a few lines each and this is testable
 without a request.
@@ -7,17 +7,14 @@ without a request.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from django.http import QueryDict
-
 from plex.cache import Cached
 from plex.client import MediaItem, PlexBadResponse
-from plex.vocabulary import SEARCH_MAX_LENGTH, SEARCH_TYPES, SORTS
+from plex.vocabulary import SEARCH_TYPES
 
 PER_PAGE = 48
 SEARCH_LIMIT = 60
@@ -28,42 +25,6 @@ NOUNS: dict[str, tuple[str, str]] = {
     "artist": ("artist", "artists"),
     "photo": ("photo", "photos"),
 }
-
-
-_PAGE = re.compile(r"[0-9]{1,6}")
-
-
-class BadQuery(Exception):
-    """A query parameter the page cannot use: answered with a 400 page naming it."""
-
-
-# -- query parameters -----------------------------------------------------------------------
-
-
-def page_number(query: QueryDict) -> int:
-    raw = query.get("page", "1").strip() or "1"
-    # ASCII digits only: str.isdigit() takes "²", which int() then refuses (a 500).
-    if not _PAGE.fullmatch(raw) or not 1 <= int(raw) <= 100_000:
-        raise BadQuery(f"“{raw[:20]}” is not a page number. Pages are numbered from 1.")
-    return int(raw)
-
-
-def sort_choice(query: QueryDict) -> str:
-    value = query.get("sort", "").strip() or SORTS[0][0]
-    if value not in dict(SORTS):
-        labels = ", ".join(label for _, label in SORTS)
-        raise BadQuery(f"Sort by one of: {labels}.")
-    return value
-
-
-def search_query(query: QueryDict) -> tuple[str, str | None]:
-    text = " ".join(query.get("q", "").split())
-    if len(text) > SEARCH_MAX_LENGTH:
-        raise BadQuery(f"Search for at most {SEARCH_MAX_LENGTH} characters.")
-    kind = query.get("type", "").strip() or None
-    if kind is not None and kind not in dict(SEARCH_TYPES):
-        raise BadQuery("Search for one of: " + ", ".join(dict(SEARCH_TYPES).values()) + ".")
-    return text, kind
 
 
 # -- pagination -------------------------------------------------------------------------------

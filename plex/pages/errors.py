@@ -32,7 +32,7 @@ from plex.client import (
     PlexNotFound,
     PlexUnavailable,
 )
-from plex.pages.display import BadQuery
+from plex.pages.forms import BadQuery
 from plex.services import PlexNotConfigured, PlexTokenMissing, public_server_name
 
 logger = logging.getLogger(__name__)

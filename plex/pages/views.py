@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 
 from plex.cache import Cached
 from plex.client import Library, PlexNotFound
-from plex.pages import display
+from plex.pages import display, forms
 from plex.pages.errors import plex_page
 from plex.services import PlexService
 from plex.vocabulary import SEARCH_TYPES, SORTS
@@ -61,8 +61,8 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @page_view
 def library(request: HttpRequest, key: str) -> HttpResponse:
-    number = display.page_number(request.GET)
-    sort = display.sort_choice(request.GET)
+    query = forms.read(forms.LibraryForm, request.GET)
+    number, sort = query["page"], query["sort"]
     service = PlexService.for_user(request.user)
     libraries = service.libraries()
     section = _library(libraries.value, key)
@@ -101,7 +101,7 @@ def collections(request: HttpRequest, key: str) -> HttpResponse:
 
 @page_view
 def collection(request: HttpRequest, rating_key: str) -> HttpResponse:
-    number = display.page_number(request.GET)
+    number = forms.read(forms.PageForm, request.GET)["page"]
     service = PlexService.for_user(request.user)
     found = service.metadata(rating_key)
     if found.value.type != "collection":
@@ -155,7 +155,8 @@ def item(request: HttpRequest, rating_key: str) -> HttpResponse:
 
 @page_view
 def search(request: HttpRequest) -> HttpResponse:
-    query, kind = display.search_query(request.GET)
+    search = forms.read(forms.SearchForm, request.GET)
+    query, kind = search["q"], search["type"]
     results: list[Cached[Any]] = []
     groups = None
     if query:
