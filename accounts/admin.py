@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import UserChangeForm as AuthUserChangeForm
 from django.http import HttpRequest
 
 from accounts.models import User
@@ -28,13 +29,17 @@ class UserChangeForm(forms.ModelForm):
         fields = "__all__"  # noqa: DJ007 - the admin's fieldsets choose what is shown
 
 
+class UserAdminChangeForm(UserChangeForm, AuthUserChangeForm):
+    """Django's user change form (password link, permissions) with the Plex fields."""
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    form = type("UserAdminChangeForm", (UserChangeForm, BaseUserAdmin.form), {})
+    form = UserAdminChangeForm
     list_display = ("username", "plex_username", "is_staff", "token_status", "last_login")
     readonly_fields = ("token_status", "plex_id")
     fieldsets = (
-        *BaseUserAdmin.fieldsets,
+        *(BaseUserAdmin.fieldsets or ()),
         (
             "Plex",
             {

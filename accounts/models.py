@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
@@ -8,7 +9,7 @@ from django.db import models
 from accounts.fields import SecretField
 
 
-class PlexUserManager(UserManager):
+class PlexUserManager(UserManager["User"]):
     def with_plex_token(self) -> models.QuerySet[User]:
         # Empty tokens are stored as NULL by the field, so NULL is the only "no token".
         return self.exclude(plex_token__isnull=True)
@@ -18,14 +19,14 @@ class User(AbstractUser):
     """A MediaNest user: a friend or family member of the Plex server's owner, or staff."""
 
     # The token this user's requests to the Plex server carry. Encrypted at rest; never shown.
-    plex_token = SecretField(blank=True, null=True, editable=False)
+    plex_token: str | None = SecretField(blank=True, null=True, editable=False)
     # Set when Plex answered 401 for plex_token; the user must sign in with Plex again.
     plex_token_invalid = models.BooleanField(default=False)
     plex_id = models.BigIntegerField(null=True, blank=True, unique=True)
     plex_username = models.CharField(max_length=150, blank=True)
     plex_avatar = models.URLField(max_length=500, blank=True)
 
-    objects = PlexUserManager()
+    objects: ClassVar[PlexUserManager] = PlexUserManager()
 
     @property
     def has_plex_token(self) -> bool:

@@ -68,8 +68,8 @@ class Connections:
         self.reset()
 
     def reset(self) -> None:
-        """Forget every pool, breaker, client, the bulkhead and any Redis failure (tests; a
-        server whose address changed)."""
+        """Forget every pool, breaker, client, the bulkhead and any Redis failure (tests). A
+        server whose address changes needs none of it: clients are kept per address."""
         with self._lock:
             for adapters in getattr(self, "_adapters", {}).values():
                 for adapter in adapters:
@@ -79,8 +79,9 @@ class Connections:
             self._breakers: dict[str, PlexBreaker] = {}
             self._clients: TTLCache[tuple[ServerAddress, str], PlexClient] | None = None
             self._bulkhead: Bulkhead | None = None
-            if getattr(self, "_plextv_adapter", None) is not None:
-                self._plextv_adapter.close()
+            plextv_adapter: HTTPAdapter | None = getattr(self, "_plextv_adapter", None)
+            if plextv_adapter is not None:
+                plextv_adapter.close()
             self._plextv_adapter: HTTPAdapter | None = None
             self.guard.reset()
         redaction.forget_secrets()
@@ -168,7 +169,8 @@ def current() -> Connections:
     """This process's Connections, owned by the plex app's config."""
     from django.apps import apps
 
-    return apps.get_app_config("plex").connections  # type: ignore[attr-defined,no-any-return]
+    connections: Connections = apps.get_app_config("plex").connections  # type: ignore[attr-defined]
+    return connections
 
 
 # The names the rest of the app calls, each on this process's Connections.

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
 from plex.cache import Cached, PlexCache
@@ -117,11 +118,14 @@ class PlexService:
         )
 
     @classmethod
-    def for_user(cls, user: User) -> PlexService:
+    def for_user(cls, user: User | AnonymousUser) -> PlexService:
+        """The service for a request's user: a signed-in user with a Plex token MediaNest has
+        not seen refused (views are behind login_required or IsAuthenticated; an anonymous
+        user would have no token)."""
         config = ServiceConfig.objects.active()
         if config is None:
             raise PlexNotConfigured()
-        if not getattr(user, "plex_token", None):
+        if isinstance(user, AnonymousUser) or not user.plex_token:
             raise PlexTokenMissing(f"User {user.pk} has no Plex token.")
         if user.plex_token_invalid:
             raise PlexTokenInvalid(f"User {user.pk}'s Plex token was refused before.")

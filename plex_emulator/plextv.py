@@ -24,7 +24,8 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from email.message import Message
+from typing import Any, TypeAlias
 from urllib.parse import parse_qsl, urlsplit
 
 PLEXTV_PREFIX = "/api/v2/"
@@ -56,6 +57,9 @@ _PEOPLE = (
     ("friend", 1002, "Frankie Friend"),
     ("stranger", 1003, "Sam Stranger"),
 )
+
+# What http.server hands over (a Message), or a plain dict in tests.
+Headers: TypeAlias = "Mapping[str, str] | Message[str, str]"
 
 
 @dataclass
@@ -181,7 +185,7 @@ class PlexTV:
         method: str,
         path: str,
         query: dict[str, str],
-        headers: Mapping[str, str],
+        headers: Headers,
         body: bytes,
         address: tuple[str, int],
     ) -> Answer:
@@ -217,7 +221,7 @@ class PlexTV:
     # -- PINs ---------------------------------------------------------------------------------
 
     @staticmethod
-    def _param(name: str, query: dict[str, str], headers: Mapping[str, str]) -> str:
+    def _param(name: str, query: dict[str, str], headers: Headers) -> str:
         # plex.tv takes every X-Plex-* value either as a header or as a query parameter.
         return headers.get(name) or query.get(name) or ""
 
@@ -237,7 +241,7 @@ class PlexTV:
             "newRegistration": None,
         }
 
-    def _create_pin(self, query: dict[str, str], headers: Mapping[str, str]) -> Answer:
+    def _create_pin(self, query: dict[str, str], headers: Headers) -> Answer:
         client = self._param("X-Plex-Client-Identifier", query, headers)
         if not client:
             return _error(400, 1000, "X-Plex-Client-Identifier is missing")
@@ -266,7 +270,7 @@ class PlexTV:
             payload = self._pin_json(pin, now)
         return _json(201, payload)
 
-    def _poll_pin(self, pin_id: str, query: dict[str, str], headers: Mapping[str, str]) -> Answer:
+    def _poll_pin(self, pin_id: str, query: dict[str, str], headers: Headers) -> Answer:
         client = self._param("X-Plex-Client-Identifier", query, headers)
         if not client:
             return _error(400, 1000, "X-Plex-Client-Identifier is missing")
@@ -301,7 +305,7 @@ class PlexTV:
 
     # -- accounts -----------------------------------------------------------------------------
 
-    def _account(self, query: dict[str, str], headers: Mapping[str, str]) -> PlexAccount | None:
+    def _account(self, query: dict[str, str], headers: Headers) -> PlexAccount | None:
         token = self._param("X-Plex-Token", query, headers)
         return self._by_token.get(token) if token else None
 

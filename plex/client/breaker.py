@@ -16,7 +16,7 @@ import secrets
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import pybreaker
 
@@ -60,7 +60,7 @@ class PlexBreaker(pybreaker.CircuitBreaker):
     def call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         state = self.state
         if state.name == pybreaker.STATE_CLOSED:
-            return self._timed(state.call, func, *args, **kwargs)
+            return cast(T, self._timed(state.call, func, *args, **kwargs))
         if self.remaining_open_seconds() > 0:
             raise pybreaker.CircuitBreakerError("the circuit is open")
         if not self._trial.acquire(blocking=False):
@@ -75,7 +75,7 @@ class PlexBreaker(pybreaker.CircuitBreaker):
                         self.half_open()
                     self._calls.trial = True
                     # Half-open: success closes the circuit, failure opens it again.
-                    return self._timed(self.state.call, func, *args, **kwargs)
+                    return cast(T, self._timed(self.state.call, func, *args, **kwargs))
             finally:
                 self._calls.trial = False
                 self._release(lease)

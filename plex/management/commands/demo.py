@@ -85,7 +85,12 @@ class Command(BaseCommand):
         # (owner, friend, and a stranger without access). The server runs in a process of its
         # own, told so by the environment as any deployment is; nothing rewrites settings.
         env = {**os.environ, "PLEX_TV_URL": emulator.url, "PLEX_AUTH_URL": f"{emulator.url}/auth"}
-        runserver = [sys.executable, settings.BASE_DIR / "manage.py", "runserver", "--noreload"]
+        runserver = [
+            sys.executable,
+            str(settings.BASE_DIR / "manage.py"),
+            "runserver",
+            "--noreload",
+        ]
         try:
             subprocess.call([*runserver, f"{host}:{port}"], env=env)  # noqa: S603 - our own
         except KeyboardInterrupt:
