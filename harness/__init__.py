@@ -1,2 +1,3 @@
-"""The app as processes, for tests and benchmarks only (not shipped): the emulator, manage.py
-commands, gunicorn servers and a Redis of one's own. See stack.py."""
+"""Test and benchmark support, not shipped: the app as processes (stack.py: the emulator,
+manage.py commands, gunicorn servers, a Redis of one's own) and a clock moved by hand
+(clock.py)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from accounts import plex_signin
-from accounts.tests.clock import ManualClock
+from harness.clock import ManualClock
 from plex_emulator import Emulator
 
 

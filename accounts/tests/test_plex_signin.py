@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from accounts.models import Installation, User
-from accounts.tests.clock import ManualClock
+from harness.clock import ManualClock
 from plex.models import ServiceConfig
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import requests
 
+from harness.clock import ManualClock
 from plex_emulator import Emulator, PlexAccount
 
 TIMEOUT = 10
@@ -21,20 +22,6 @@ PRODUCT = "MediaNest"
 FORWARD = "http://medianest.test/accounts/plex/callback/?state=abc"
 USER_KEYS = ("id", "uuid", "username", "title", "email", "thumb")
 RESOURCE_KEYS = ("name", "clientIdentifier", "provides", "owned", "accessToken", "connections")
-
-
-class ManualClock:
-    """Seconds that move only when a test says so: plex.tv's time rules (one poll a second,
-    the PIN's lifetime) are checked at once and exactly, without sleeping."""
-
-    def __init__(self, start: float = 1_000_000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""A clock moved by hand, for the time-bound rules of Sign in with Plex."""
+"""A clock moved by hand, for the tests of time-bound rules (sign-in, the emulator's plex.tv)."""
 
 from __future__ import annotations
 
