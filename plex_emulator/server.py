@@ -24,7 +24,8 @@ from .render import container, html_body, to_json, to_xml
 logger = logging.getLogger(__name__)
 
 CONTROL_PREFIX = "/__emulator__/"
-FAULT_MODES = ("ok", "latency", "status", "reset", "malformed")
+FAULT_MODES = ("ok", "latency", "hold", "status", "reset", "malformed")
+HOLD_MAX_SECONDS = 60.0  # a held request is answered after this long even if nobody lets go
 SORT_FIELDS = {
     "titleSort",
     "title",
@@ -120,6 +121,8 @@ class EmulatorState:
         self.friendly_name = friendly_name
         self.version = version
         self.fault = Fault()
+        self.released = threading.Event()  # set while no "hold" fault keeps requests waiting
+        self.released.set()
         self._lock = threading.Lock()
         self.requests = 0
         self.connections = 0
@@ -159,6 +162,12 @@ class EmulatorState:
         if not 100 <= int(status) <= 599:
             raise ValueError("status must be an HTTP status")
         self.fault = Fault(mode, max(0, int(delay_ms)), int(status), str(path_prefix or ""))
+        # "hold": requests wait until the fault changes, however long the test takes, with no
+        # clock involved; every other mode lets held requests go.
+        if mode == "hold":
+            self.released.clear()
+        else:
+            self.released.set()
         return self.fault
 
     def search(self, query: str) -> list[tuple[float, dict[str, Any]]]:
@@ -223,6 +232,8 @@ class PlexHandler(BaseHTTPRequestHandler):
         if fault.mode != "ok" and path.startswith(fault.path_prefix or "/"):
             if fault.mode == "latency":
                 time.sleep(fault.delay_ms / 1000)
+            elif fault.mode == "hold":
+                state.released.wait(HOLD_MAX_SECONDS)
             elif fault.mode == "status":
                 self._send(fault.status, html_body(fault.status), "text/html")
                 return

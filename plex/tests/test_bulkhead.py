@@ -36,14 +36,15 @@ def test_a_slow_plex_holds_one_slot_and_everything_else_is_answered_at_once(
     live_server: Any, config: ServiceConfig, owner: User, emulator: Emulator, settings: Any
 ) -> None:
     settings.PLEX_CONCURRENCY = 1
-    # Plex slow (3 s) but well within the timeout (10 s): the slot is held, nothing times out.
-    config.timeout = 10
+    # Plex slow, however long the test takes (the emulator holds the request until the fault is
+    # cleared), and well within the timeout: the slot is held, nothing times out.
+    config.timeout = 30
     config.save(update_fields=["timeout"])
     session = requests.Session()
     session.headers["Authorization"] = f"Token {Token.objects.create(user=owner).key}"
     base = f"{live_server.url}{API}"
     assert session.get(f"{base}libraries", timeout=10).status_code == 200  # now cached
-    emulator.set_fault("latency", delay_ms=3000, path_prefix=SLOW_PATH)
+    emulator.set_fault("hold", path_prefix=SLOW_PATH)
     slow: list[requests.Response] = []
     waiting = threading.Thread(
         target=lambda: slow.append(
@@ -64,6 +65,7 @@ def test_a_slow_plex_holds_one_slot_and_everything_else_is_answered_at_once(
         assert (cached.status_code, cached.headers["X-Cache"]) == (200, "HIT")
         assert health.status_code == 200
     finally:
+        emulator.clear_fault()  # Plex answers the held request
         waiting.join(timeout=30)
         session.close()
     assert slow[0].status_code == 200  # the slow answer itself still arrives
