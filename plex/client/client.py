@@ -34,7 +34,7 @@ logger = logging.getLogger("plex.client")
 
 PRODUCT_VERSION = "1.0"
 DEFAULT_IMAGE_MAX_BYTES = 10 * 1024 * 1024
-_DIGITS = re.compile(r"[0-9]{1,20}")  # ASCII only: str.isdigit() also takes "²" and "①"
+_DIGITS = re.compile(r"[0-9]{1,20}")  # ASCII only, not "²" or "①" (which int() refuses)
 
 T = TypeVar("T")
 Container = dict[str, Any]

@@ -12,7 +12,7 @@ from django.http import QueryDict
 from plex.vocabulary import SEARCH_MAX_LENGTH, SEARCH_TYPES, SORTS
 
 MAX_PAGE = 100_000
-_PAGE = re.compile(r"[0-9]{1,6}")  # ASCII digits only: str.isdigit() takes "²", int() not
+_PAGE = re.compile(r"[0-9]{1,6}")  # ASCII digits only, not "²" (which int() refuses)
 
 
 class BadQuery(Exception):
