@@ -78,4 +78,4 @@ def is_loopback(host: str) -> bool:
     trust over plain http. Takes the raw header: get_host() raises for a host that is not
     allowed, and this also runs for the page that says so."""
     domain = split_domain_port(host)[0]
-    return domain in {"localhost", "127.0.0.1", "[::1]"} or domain.endswith(".localhost")
+    return domain in settings.LOOPBACK_HOSTS or domain.endswith(".localhost")

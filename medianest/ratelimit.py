@@ -25,14 +25,14 @@ from plex.connections import current
 logger = logging.getLogger(__name__)
 
 View = Callable[..., HttpResponse]
-_PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600,
-            "hour": 3600, "d": 86400, "day": 86400}  # fmt: skip
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
-    """ "30/hour" -> (30 attempts, 3600 seconds)."""
+    """ "30/hour" -> (30 attempts, 3600 seconds). Read as DRF reads API_THROTTLE_RATE (by the
+    period's first letter); settings.py has checked the form of both at start-up."""
     count, _, period = rate.partition("/")
-    return int(count), _PERIODS[period]
+    return int(count), _SECONDS[period[0]]
 
 
 def client_address(request: HttpRequest) -> str:

@@ -108,7 +108,7 @@ def send(
         raise PlexBadResponse(f"Plex at {server} sent a broken response.") from None
     try:
         raise_for_status(response.status_code, server=server, path=path)
-        body = _read_body(response, server, max_bytes, time.monotonic() + deadline, deadline)
+        body = _read_body(response, server, max_bytes, deadline)
     except PlexError as exc:
         response.close()  # unread bytes would spoil the connection for the next request
         _log(method, path, f"{response.status_code} ({type(exc).__name__})", started)
@@ -146,11 +146,10 @@ def raise_for_status(status: int, *, server: str, path: str) -> None:
     raise PlexError(f"Plex at {server} answered {status} for {path}.", status=status)
 
 
-def _read_body(
-    response: requests.Response, server: str, max_bytes: int, ends_at: float, deadline: float
-) -> bytes:
+def _read_body(response: requests.Response, server: str, max_bytes: int, deadline: float) -> bytes:
     """The body, read as it arrives (read1: whatever is there, never waiting to fill a buffer),
     so that the deadline is checked between reads; each read still waits at most the timeout."""
+    ends_at = time.monotonic() + deadline
     raw = response.raw
     chunks: list[bytes] = []
     size = 0

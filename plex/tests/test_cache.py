@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -297,6 +299,27 @@ def test_a_leaders_refused_token_is_never_handed_to_its_waiters(plex_cache: Plex
 # -- the bulkhead: a slow Plex never holds every thread -------------------------------------------
 
 
+@contextmanager
+def slot_held_by_a_slow_call(plex_cache: PlexCache) -> Iterator[threading.Thread]:
+    """The bulkhead's slot taken by a call Plex does not answer until the block ends; yields
+    the thread making that call."""
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_plex() -> str:
+        entered.set()
+        release.wait(timeout=60)
+        return "slow value"
+
+    holder = threading.Thread(target=plex_cache.fetch, args=("slow", 60, slow_plex))
+    holder.start()
+    try:
+        assert entered.wait(timeout=2)
+        yield holder
+    finally:
+        release.set()
+        holder.join(timeout=5)
+
+
 def test_above_the_bulkhead_a_caller_gets_the_last_good_copy_or_a_fast_refusal(
     plex_cache: PlexCache,
 ) -> None:
@@ -304,17 +327,8 @@ def test_above_the_bulkhead_a_caller_gets_the_last_good_copy_or_a_fast_refusal(
     plex_cache.fetch("cached", 60, Loader("cached value"))
     plex_cache.fetch("stale", 60, Loader("old value"))
     expire_fresh_copy("stale")
-    entered, release = threading.Event(), threading.Event()
 
-    def slow_plex() -> str:
-        entered.set()
-        release.wait(timeout=5)
-        return "slow value"
-
-    waiting = threading.Thread(target=plex_cache.fetch, args=("slow", 60, slow_plex))
-    waiting.start()
-    try:
-        assert entered.wait(timeout=2)  # the one slot is taken by a call Plex is slow to answer
+    with slot_held_by_a_slow_call(plex_cache) as waiting:
         never = Loader("never asked")
 
         with pytest.raises(PlexUnavailable, match="slow to answer"):
@@ -326,9 +340,6 @@ def test_above_the_bulkhead_a_caller_gets_the_last_good_copy_or_a_fast_refusal(
         assert (stale.state, stale.value) == ("STALE", "old value")
         assert (hit.state, hit.value) == ("HIT", "cached value")
         assert never.calls == 0
-    finally:
-        release.set()
-        waiting.join(timeout=5)
 
 
 # -- what is stored, and what is caught ------------------------------------------------------------
@@ -364,17 +375,8 @@ def test_once_plex_is_known_slow_a_caller_is_turned_away_without_waiting_for_a_s
     # A caller would wait up to 30 s for a slot; the slot's holder is already 0.1 s into a
     # call, past `slow_after`: Plex is slow, so the caller is told at once.
     plex_cache.bulkhead = Bulkhead(1, wait=30, slow_after=0.1)
-    entered, release = threading.Event(), threading.Event()
 
-    def slow_plex() -> str:
-        entered.set()
-        release.wait(timeout=60)
-        return "slow value"
-
-    holder = threading.Thread(target=plex_cache.fetch, args=("slow", 60, slow_plex))
-    holder.start()
-    try:
-        assert entered.wait(timeout=2)
+    with slot_held_by_a_slow_call(plex_cache):
         time.sleep(0.2)
         outcome: list[BaseException] = []
 
@@ -389,6 +391,3 @@ def test_once_plex_is_known_slow_a_caller_is_turned_away_without_waiting_for_a_s
         caller.join(timeout=10)
         assert not caller.is_alive(), "the caller waited for a slot Plex is slow to free"
         assert "slow to answer" in str(outcome[0])
-    finally:
-        release.set()
-        holder.join(timeout=5)
