@@ -39,6 +39,7 @@ from plex.client import (
     Guard,
     PlexBadResponse,
     PlexError,
+    PlexForbidden,
     PlexNotFound,
     PlexUnavailable,
 )
@@ -214,8 +215,9 @@ class PlexCache:
             except STALE_ON as exc:
                 self._tell_waiters(key, exc)
                 return self._stale_or_raise(key, exc)
-            except PlexNotFound:
-                # Gone for real: a last good copy of it must not come back.
+            except (PlexNotFound, PlexForbidden):
+                # Gone for real, or no longer for this token (a share narrowed): a last good
+                # copy of it must not come back.
                 self.forget(key)
                 raise
             # Stored before the lock is released (below): a waiter that saw neither a lock

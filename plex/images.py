@@ -15,11 +15,15 @@ from urllib.parse import quote
 
 from django.urls import get_script_prefix, reverse
 
-# The Plex image paths MediaNest proxies: an item's poster or art, a collection's composite.
+# The Plex image paths MediaNest proxies, as real servers write them (docs/plex-api.md, Images):
+# an item's poster or art; a collection's composite (with the grid size Plex adds,
+# `?width=400&height=600`), custom poster or art. Each ends in the image's version stamp.
 # ASCII digits only ([0-9], not \d): "²" or "٣" must not be a second spelling of a key.
+# Nothing else passes: not a remote URL (Plex would fetch it for us), not another server path.
 IMAGE_PATH = re.compile(
     r"^/library/(?:metadata/(?P<item>[0-9]{1,20})/(?:thumb|art)"
-    r"|collections/(?P<collection>[0-9]{1,20})/composite)/[0-9]{1,20}$"
+    r"|collections/(?P<collection>[0-9]{1,20})/(?:composite|thumb|art))/[0-9]{1,20}"
+    r"(?:\?width=[0-9]{1,5}&height=[0-9]{1,5})?$"
 )
 IMAGE_WIDTHS = (150, 300, 450, 600, 900, 1200, 2000)
 # Height over width: landscape art, landscape photos, album covers, posters.

@@ -112,12 +112,15 @@ ITEM_FIELDS: list[Field] = [
     _str("tagline", "tagline"),
     _str("subtype", "subtype"),
     _str("librarySectionID", "library_section_id"),
+    _str("librarySectionTitle", "library_section_title"),
     _tags("genres", "genres"),
     _tags("directors", "directors"),
     _tags("writers", "writers"),
     _tags("roles", "roles"),
     _tags("countries", "countries"),
     _float("score", "score"),
+    _str("reason", "reason"),
+    _str("reasonTitle", "reason_title"),
 ]
 LIBRARY_FIELDS: list[Field] = [
     _str("key", "key"),

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import pybreaker
 import requests
 
-from . import redaction
+from . import plexxml, redaction
 from .breaker import PlexBreaker, make_breaker
 from .errors import (
     PlexBadResponse,
@@ -28,7 +28,16 @@ from .errors import (
 from .http import DEFAULT_DEADLINE, MAX_JSON_BYTES, PRODUCT, Answer, send
 from .images import NotAnImage, checked_type
 from .session import RETRY_BACKOFF_MAX, RETRY_TOTAL, make_adapter, make_session
-from .types import TYPE_IDS, Image, Library, MediaItem, Page, ServerIdentity, ServerInfo
+from .types import (
+    MEDIA_TYPES,
+    TYPE_IDS,
+    Image,
+    Library,
+    MediaItem,
+    Page,
+    ServerIdentity,
+    ServerInfo,
+)
 
 logger = logging.getLogger("plex.client")
 
@@ -186,6 +195,10 @@ class PlexClient:
             ) from None
 
     def _container(self, answer: Answer) -> Container:
+        if plexxml.is_xml(answer.body):
+            # Some servers and proxies answer XML whatever Accept asked for; judged by the
+            # bytes, not the Content-Type, which proxies mislabel.
+            return plexxml.media_container(answer.body, self.server)
         data = answer.json(self.server)
         container = data.get("MediaContainer") if isinstance(data, dict) else None
         if not isinstance(container, dict):
@@ -196,7 +209,15 @@ class PlexClient:
         entries = container.get("Metadata") or []  # a missing array is an empty list
         if not isinstance(entries, list):
             raise PlexBadResponse(f"Plex at {self.server} sent Metadata that is not a list.")
-        return [MediaItem.from_plex(entry) for entry in entries if isinstance(entry, dict)]
+        items = [entry for entry in entries if isinstance(entry, dict)]
+        # A real /all (and a collection's children) names the section once, on the container;
+        # its items don't repeat it. Copy it down so every item says where it lives.
+        inherited = {name: container[name] for name in _INHERITED if name in container}
+        if inherited:
+            for entry in items:
+                for name, value in inherited.items():
+                    entry.setdefault(name, value)
+        return [MediaItem.from_plex(entry) for entry in items]
 
     def _page(self, container: Container, offset: int) -> Page:
         items = self._items(container)
@@ -247,20 +268,21 @@ class PlexClient:
 
     def search(self, query: str, type: str | None = None, limit: int = 20) -> list[MediaItem]:
         """Items matching `query` in every library this token can see, best match first."""
-        # GET /hubs/search?query=Q&limit=N: Hub[] by type, each with Metadata[] and a score.
-        # `limit` is per hub, so ask for `limit` and cut the merged list.
+        # GET /hubs/search?query=Q&limit=N: Hub[] by type, ordered by Plex by the quality of
+        # their results, each with Metadata[]. `limit` is per hub, so ask for `limit` and cut
+        # the merged list.
         hubs = self._fetch(
             "/hubs/search", {"query": query, "limit": limit}, parse=lambda c: c.get("Hub") or []
         )
-        found: list[MediaItem] = []
-        for hub in hubs if isinstance(hubs, list) else []:
-            if not isinstance(hub, dict):
-                continue
-            for item in self._items(hub):
-                if item.rating_key and (type is None or item.type == type):
-                    found.append(item)
-        found.sort(key=lambda item: item.score if item.score is not None else 0.0, reverse=True)
-        return found[:limit]
+        return _ranked(
+            [
+                item
+                for hub in (hubs if isinstance(hubs, list) else [])
+                if isinstance(hub, dict)
+                for item in self._items(hub)
+                if item.rating_key and item.type in MEDIA_TYPES and (type in (None, item.type))
+            ]
+        )[:limit]
 
     def collections(self, key: str | int) -> list[MediaItem]:
         # GET /library/sections/{key}/collections: Metadata[] of type "collection".
@@ -326,6 +348,24 @@ class PlexClient:
             accept="image/*",
             max_bytes=self.image_max_bytes,
         )
+
+
+# Container attributes a list's items inherit when they don't carry their own.
+_INHERITED = ("librarySectionID", "librarySectionTitle")
+
+
+def _ranked(found: list[MediaItem]) -> list[MediaItem]:
+    """Search hits best first: direct matches before related ones (a movie found through its
+    actor), then by `score` when every hit has one, else in Plex's own order (hubs by the
+    quality of their results, items as the hub lists them). sorted() is stable."""
+    scored = all(item.score is not None for item in found)
+    return sorted(
+        found,
+        key=lambda item: (
+            item.related,
+            -(item.score or 0.0) if scored else 0.0,
+        ),
+    )
 
 
 def _libraries(container: Container) -> list[Library]:

@@ -33,6 +33,12 @@ TYPE_IDS: dict[str, int] = {
     "collection": 18,
 }
 
+# The kinds of item MediaNest shows; search hubs of people, genres or places (tags, not
+# items) are left out.
+MEDIA_TYPES = frozenset(
+    ("movie", "show", "season", "episode", "artist", "album", "track", "collection")
+)
+
 
 def _str(value: Any) -> str:
     return "" if value is None else str(value)
@@ -216,15 +222,27 @@ class MediaItem:
     tagline = _Attr("tagline", _str)
     subtype = _Attr("subtype", _str)  # collections: the kind of items they hold
     library_section_id = _Attr("librarySectionID", _str)
+    library_section_title = _Attr("librarySectionTitle", _str)  # e.g. "Movies"
     genres = _Attr("Genre", _tags)  # e.g. ("Comedy", "Drama")
     directors = _Attr("Director", _tags)
     writers = _Attr("Writer", _tags)
     roles = _Attr("Role", _tags)  # actors
     countries = _Attr("Country", _tags)
-    score = _Attr("score", _float)  # search relevance, only in search results
+    # Search results only: relevance when Plex sends it, and why a related hit was found
+    # (reason "actor", reasonTitle "Arnold Schwarzenegger": a movie found through its actor).
+    score = _Attr("score", _float)
+    reason = _Attr("reason", _str)
+    reason_title = _Attr("reasonTitle", _str)
 
     def __init__(self, data: dict[str, Any]) -> None:
         self._data = data
+
+    @property
+    def related(self) -> bool:
+        """A search hit found through something else (its actor, its artist), not its title.
+        "section" marks one of several identical results, "originalTitle" a match on the
+        original title: both are still title matches."""
+        return self.reason not in {"", "section", "originalTitle"}
 
     @classmethod
     def from_plex(cls, data: dict[str, Any]) -> MediaItem:

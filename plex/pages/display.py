@@ -125,14 +125,13 @@ class ResultGroup:
 
 
 def group_results(items: Iterable[MediaItem]) -> list[ResultGroup]:
-    """Results by type in a fixed order (Movies, Shows, Episodes...), best match first in each."""
-    by_type: dict[str, list[MediaItem]] = {}
+    """Results by type, best match first in each, the groups in the order of their best
+    match: Plex orders its hubs by the quality of their results, and so do the pages."""
+    by_type: dict[str, list[MediaItem]] = {}  # dicts keep the order kinds first appear in
     for item in items:
         by_type.setdefault(item.type, []).append(item)
     labels = dict(SEARCH_TYPES)
-    order = [kind for kind, _ in SEARCH_TYPES] + sorted(set(by_type) - set(labels))
     return [
-        ResultGroup(kind, labels.get(kind, kind.title() or "Other"), by_type[kind])
-        for kind in order
-        if kind in by_type
+        ResultGroup(kind, labels.get(kind, kind.title() or "Other"), found)
+        for kind, found in by_type.items()
     ]

@@ -88,12 +88,30 @@ def episode_number(item: MediaItem) -> str:
     return f"S{item.parent_index} E{item.index}"
 
 
+# How a search hit found through something else reads ("reason" is the hub that led to it).
+_REASONS = {"actor": "with {}", "director": "directed by {}", "artist": "by {}", "show": "in {}"}
+
+
 @register.filter
 def item_subtitle(item: MediaItem) -> str:
-    """The line under a poster's title: what tells two "Pilot"s apart."""
+    """The line under a poster's title: what tells two "Pilot"s apart, and for a search hit
+    found through something else (its actor, its artist), what."""
+    text = _subtitle(item)
+    if item.related and item.reason_title:
+        why = _REASONS.get(item.reason, "{}").format(item.reason_title)
+        text = f"{text} · {why}" if text else why
+    return text
+
+
+def _subtitle(item: MediaItem) -> str:
     if item.type == "episode":
         return " · ".join(part for part in (item.grandparent_title, episode_number(item)) if part)
-    if item.type in {"season", "album"}:
+    if item.type == "season":
+        # A season in recently added stands for its new episodes: say whose, and how many.
+        episodes = item.leaf_count
+        new = f"{episodes} episode{'s' if episodes != 1 else ''}" if episodes else ""
+        return " · ".join(part for part in (item.parent_title, new) if part)
+    if item.type == "album":
         return item.parent_title
     if item.type == "track":
         return " · ".join(part for part in (item.grandparent_title, item.parent_title) if part)

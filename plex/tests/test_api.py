@@ -148,6 +148,23 @@ def test_library_items_is_a_page_with_camel_case_fields(
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("url", ["libraries/3/items", "libraries/1/items?includeCollections=1"])
+def test_listed_items_say_which_library_they_are_in(owner_client: Client, url: str) -> None:
+    # A real /all names the section once, on its container: the API still names it per item.
+    key = url.split("/")[1]
+    titles = {
+        library["key"]: library["title"] for library in get_json(owner_client, f"{API}libraries")
+    }
+
+    items = get_json(owner_client, f"{API}{url}")["items"]
+
+    assert items
+    assert {(i["librarySectionID"], i["librarySectionTitle"]) for i in items} == {
+        (key, titles[key])
+    }
+
+
+@pytest.mark.django_db
 def test_library_items_sorted_by_year_descending_really_are(owner_client: Client) -> None:
     page = get_json(owner_client, f"{API}libraries/1/items", limit=100, sort="year:desc")
     ascending = get_json(owner_client, f"{API}libraries/1/items", limit=100, sort="year:asc")
@@ -272,13 +289,43 @@ def test_an_image_asked_again_with_its_etag_is_a_304(
 
 
 @pytest.mark.django_db
-def test_a_collections_composite_image_is_served(owner_client: Client) -> None:
+def test_every_collections_poster_is_served(owner_client: Client) -> None:
+    # Whichever kind the emulator gave each (a composite with its grid size, or a custom
+    # poster); both forms are checked one by one below.
+    collections = [
+        collection
+        for key in ("1", "2", "3")
+        for collection in get_json(owner_client, f"{API}libraries/{key}/collections")
+    ]
+    assert collections
+
+    for collection in collections:
+        response = owner_client.get(collection["thumb"])
+
+        assert response.status_code == 200, collection["thumb"]
+        assert response.content.startswith(JPEG_MAGIC)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "form",
+    [
+        "/library/collections/{key}/composite/1518032983?width=400&height=600",
+        "/library/collections/{key}/thumb/1518032983",
+        "/library/collections/{key}/art/1518032983",
+    ],
+)
+def test_collection_images_as_real_servers_write_them_are_served(
+    owner_client: Client, form: str
+) -> None:
+    # A real collection's thumb carries the composite's grid size as a query string, and a
+    # custom poster is /thumb/: both must pass the path check and come back as images.
     collection = get_json(owner_client, f"{API}libraries/1/collections")[0]
-    assert "composite" in collection["thumb"]
+    path = form.format(key=collection["ratingKey"])
 
-    response = owner_client.get(collection["thumb"])
+    response = owner_client.get(f"{API}image", {"path": path, "width": 300, "height": 450})
 
-    assert response.status_code == 200
+    assert response.status_code == 200, response.content
     assert response.content.startswith(JPEG_MAGIC)
 
 
@@ -641,6 +688,12 @@ IMAGE_ATTACKS = [
     "/library/metadata/1001/thumb/1?X-Plex-Token=x",
     "/library/metadata/1001/thumb/1\n/:/prefs",
     "/library/sections/1/all",
+    "/library/collections/1/composite/1?width=400&height=600&X-Plex-Token=x",
+    "/library/collections/1/composite/1?url=http://evil.example/x.jpg",
+    "/library/collections/1/composite/1?width=400",
+    "/library/collections/1/children",
+    "/library/metadata/1001/theme/1",
+    "/library/sections/1/composite/1",
 ]
 
 

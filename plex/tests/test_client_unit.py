@@ -216,6 +216,28 @@ def test_library_items_returns_a_page_with_total_size_and_offset(rsps, client) -
     ]
 
 
+def test_library_items_carry_the_section_their_container_names(rsps, client) -> None:
+    # Real /all names the section on the container only; an item that names its own keeps it.
+    rsps.get(
+        f"{BASE}/library/sections/1/all",
+        json=mc(
+            librarySectionID=1,
+            librarySectionTitle="Movies",
+            content="secondary",
+            totalSize=2,
+            offset=0,
+            Metadata=[movie("5", "Plain"), movie("6", "Own", librarySectionID=9)],
+        ),
+    )
+
+    items = client.library_items(1).items
+
+    assert [(item.library_section_id, item.library_section_title) for item in items] == [
+        ("1", "Movies"),
+        ("9", "Movies"),
+    ]
+
+
 def test_library_items_missing_metadata_is_an_empty_page(rsps, client) -> None:
     rsps.get(f"{BASE}/library/sections/1/all", json={"MediaContainer": {"size": 0}})
     page = client.library_items(1, offset=0, limit=10)
@@ -275,6 +297,73 @@ def test_search_result_is_capped_at_limit(rsps, client) -> None:
     results = client.search("x", limit=3)
     assert [item.title for item in results] == ["Top", "High", "Middle"]
     assert query_of(rsps.calls[0])["limit"] == ["3"]
+
+
+# A real answer's shape: hubs ordered by Plex by the quality of their results, no scores, a
+# people hub of tags (Directory, not Metadata) and a movie found through its actor.
+REAL_SEARCH_HUBS = mc(
+    Hub=[
+        {
+            "type": "actor",
+            "hubIdentifier": "actor",
+            "Directory": [{"id": 37, "tag": "Arnold Schwarzenegger", "type": "tag"}],
+        },
+        {
+            "type": "movie",
+            "hubIdentifier": "movie",
+            "Metadata": [
+                movie(
+                    "10",
+                    "Total Recall",
+                    reason="actor",
+                    reasonTitle="Arnold Schwarzenegger",
+                    reasonID=37,
+                ),
+                movie("11", "Arnold's Garden"),
+                movie("12", "Arnold, the Sequel"),
+            ],
+        },
+        {
+            "type": "show",
+            "hubIdentifier": "show",
+            "Metadata": [{"ratingKey": "13", "type": "show", "title": "Arnold"}],
+        },
+        {
+            "type": "genre",
+            "hubIdentifier": "genre",
+            "Metadata": [{"ratingKey": "", "type": "genre", "title": "Arnold films"}],
+        },
+    ]
+)
+
+
+def test_search_without_scores_keeps_plexs_order_direct_matches_first(rsps, client) -> None:
+    rsps.get(f"{BASE}/hubs/search", json=REAL_SEARCH_HUBS)
+
+    results = client.search("arnold")
+
+    # Plex's hub order, then its order inside each hub; the actor's movie after every title
+    # match; the people and genre hubs (tags, not items MediaNest can show) left out.
+    assert [item.title for item in results] == [
+        "Arnold's Garden",
+        "Arnold, the Sequel",
+        "Arnold",
+        "Total Recall",
+    ]
+    related = results[-1]
+    assert (related.reason, related.reason_title) == ("actor", "Arnold Schwarzenegger")
+
+
+def test_search_with_some_scores_missing_ranks_by_plexs_order(rsps, client) -> None:
+    hubs = mc(
+        Hub=[
+            {"type": "show", "Metadata": [{"ratingKey": "3", "type": "show", "title": "First"}]},
+            {"type": "movie", "Metadata": [movie("1", "Second", score="0.9")]},
+        ]
+    )
+    rsps.get(f"{BASE}/hubs/search", json=hubs)
+
+    assert [item.title for item in client.search("x")] == ["First", "Second"]
 
 
 def test_search_hubs_without_metadata_give_an_empty_list(rsps, client) -> None:

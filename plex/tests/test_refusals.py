@@ -7,9 +7,11 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
+import redis
 from django.test import Client
 
 from accounts.models import User
+from plex.tests.test_api import expire_fresh_copies
 from plex_emulator import Emulator
 
 API = "/api/v1/plex/"
@@ -69,8 +71,30 @@ def test_a_403_from_plex_is_a_403_not_a_broken_answer(
     emulator.set_fault("status", status=403, path_prefix=f"/library/metadata/{movie}")
 
     response = friend_client.get(f"{API}items/{movie}")
+    page = friend_client.get(f"/item/{movie}/")
 
     assert (response.status_code, response.json()["code"]) == (403, "plex_forbidden")
+    # Not for this account: neither a sign-out nor an outage page.
+    assert page.status_code == 403
+    assert "does not let your account open this" in page.content.decode()
+    assert friend_client.get("/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_403_forgets_the_copy_it_replaces(
+    friend_client: Client, emulator: Emulator, redis_client: redis.Redis, movie: str
+) -> None:
+    # A share narrowed after the friend looked: the last good copy must not come back, even
+    # when Plex is down afterwards.
+    assert friend_client.get(f"{API}items/{movie}").status_code == 200
+    emulator.set_fault("status", status=403, path_prefix=f"/library/metadata/{movie}")
+    expire_fresh_copies(redis_client)
+    assert friend_client.get(f"{API}items/{movie}").status_code == 403
+    emulator.set_fault("status", status=503)
+
+    after = friend_client.get(f"{API}items/{movie}")
+
+    assert (after.status_code, after.json()["code"]) == (503, "plex_unavailable")
 
 
 @pytest.mark.django_db

@@ -1,0 +1,107 @@
+"""Every real answer the project keeps goes through the client and out of MediaNest's API: it
+parses, and no field the API sends is empty where the real answer had a value for it.
+
+The answers are real responses recorded from real libraries (data/real/, see data/README.md),
+served to the client over `responses` exactly as Plex sent them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import responses
+
+from plex.api.representations import ITEM_FIELDS, LIBRARY_FIELDS, item_json, library_json
+from plex.client import Library, MediaItem, PlexClient
+
+BASE = "http://plex.test:32400"
+REAL = Path(__file__).parent / "data" / "real"
+# What a list's items inherit from their container when they don't say it themselves.
+INHERITED = ("librarySectionID", "librarySectionTitle")
+# (sample file prefix, the URL path the client asks, the client call).
+CALLS: list[tuple[str, str, Callable[[PlexClient], list[Any]]]] = [
+    ("library_get-all-libraries", "/library/sections", lambda client: client.libraries()),
+    (
+        "library__sectionKey__get-library-all",
+        "/library/sections/1/all",
+        lambda client: client.library_items(1).items,
+    ),
+    (
+        "library__sectionKey__get-library-items",
+        "/library/sections/1/all",
+        lambda client: client.library_items(1).items,
+    ),
+    (
+        "library_metadata__ratingKey__get-media-meta-data",
+        "/library/metadata/1",
+        lambda client: [client.metadata(1)],
+    ),
+    (
+        "hubs_home_get-recently-added",
+        "/hubs/home/recentlyAdded",
+        lambda client: client.recently_added(type="show", limit=100),
+    ),
+]
+
+
+def _samples() -> Iterator[Any]:
+    for prefix, path, call in CALLS:
+        files = sorted(REAL.glob(f"{prefix}.*.json"))
+        assert files, f"no sample for {prefix}"
+        for file in files:
+            yield pytest.param(file, path, call, id=file.stem)
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def _entries(container: dict[str, Any]) -> list[dict[str, Any]]:
+    """The sample's entries as the client should see them: a list's items with what they
+    inherit from the container."""
+    entries = container.get("Metadata") or container.get("Directory") or []
+    inherited = {name: container[name] for name in INHERITED if name in container}
+    return [{**inherited, **entry} for entry in entries]
+
+
+def _plex_names(fields: list[Any], kind: type) -> dict[str, str]:
+    """The API's JSON name -> the Plex attribute it is read from."""
+    return {json_name: getattr(kind, attr).plex_name for json_name, attr, _, _ in fields}
+
+
+@pytest.mark.parametrize(("file", "path", "call"), list(_samples()))
+def test_a_real_answer_parses_and_the_api_keeps_every_value_it_had(
+    file: Path, path: str, call: Callable[[PlexClient], list[Any]]
+) -> None:
+    response = json.loads(file.read_text())["response"]
+    client = PlexClient(BASE, "sample-token-0123456789")
+    with responses.RequestsMock() as mock:
+        mock.get(f"{BASE}{path}", json=response)
+        results = call(client)
+
+    entries = _entries(response["MediaContainer"])
+    assert len(results) == len(entries) > 0
+    lost = []
+    for entry, result in zip(entries, results, strict=True):
+        if isinstance(result, Library):
+            output, names = library_json(result), _library_names()
+        else:
+            assert isinstance(result, MediaItem)
+            output, names = item_json(result), _item_names()
+        for json_name, plex_name in names.items():
+            if not _empty(entry.get(plex_name)) and _empty(output[json_name]):
+                lost.append(f"{json_name} (Plex {plex_name}={entry[plex_name]!r})")
+    assert not lost, f"empty in the API output, set in the real answer: {sorted(set(lost))}"
+
+
+def _item_names() -> dict[str, str]:
+    return _plex_names(ITEM_FIELDS, MediaItem)
+
+
+def _library_names() -> dict[str, str]:
+    # Library is a dataclass: its fields' Plex names are the API's JSON names.
+    return {json_name: json_name for json_name, _, _, _ in LIBRARY_FIELDS}
