@@ -223,9 +223,16 @@ class PlexCache:
             # Stored before the lock is released (below): a waiter that saw neither a lock
             # nor a value would ask Plex a second time.
             envelope = (self.clock(), value)
-            self._safe(lambda: self.cache.set(key, envelope, timeout=ttl))
-            if self.stale_ttl > ttl:  # else the fresh copy already outlives any stale one
-                self._safe(lambda: self.cache.set(f"{key}:stale", envelope, timeout=self.stale_ttl))
+            try:
+                self._safe(lambda: self.cache.set(key, envelope, timeout=ttl))
+                if self.stale_ttl > ttl:  # else the fresh copy already outlives any stale one
+                    self._safe(
+                        lambda: self.cache.set(f"{key}:stale", envelope, timeout=self.stale_ttl)
+                    )
+            except RecursionError:
+                # Nested hundreds of levels deep (a real answer has about six): too deep to
+                # pickle, and no answer Plex means to send.
+                raise PlexBadResponse("Plex sent an answer nested too deeply to keep.") from None
             return Cached(value, "MISS")
         finally:
             if lock_key is not None:

@@ -18,6 +18,10 @@ Modes (each for paths under `path_prefix`, "" for all; everything else is passed
 - mislabel: the real body relabelled `content_type`; with `body="gif"` a real GIF instead.
 - broken_json: 200 application/json that is not JSON.
 - latency: the real answer after `delay` seconds.
+- strip_accept: forwarded without the client's `Accept` (as some reverse proxies do), so Plex
+  answers in its default format, XML.
+- deep: 200 with one item whose `Media` nests `size` levels deep: JSON, or XML with
+  `body="xml"` (a real answer nests about 6 levels).
 
 Control over HTTP too (another process): POST /__hostile__/mode {"mode": ..., ...},
 GET /__hostile__/seen, POST /__hostile__/seen/reset.
@@ -53,6 +57,8 @@ MODES = (
     "mislabel",
     "broken_json",
     "latency",
+    "strip_accept",
+    "deep",
 )
 # Headers that describe one hop of HTTP, not the answer: never copied from upstream.
 _HOP_BY_HOP = {
@@ -134,10 +140,14 @@ class _Handler(BaseHTTPRequestHandler):
             self._huge(how.size)
         elif mode == "broken_json":
             self._answer(200, b'{"MediaContainer": {"size": 1, "Metadata": [{"rat', _json_type())
+        elif mode == "deep":
+            self._answer(200, *_deep(how.size, xml=how.body == "xml"))
         else:
             if mode == "latency":
                 time.sleep(how.delay)
-            status, headers, upstream_body = self._forward(method, body)
+            status, headers, upstream_body = self._forward(
+                method, body, drop=("accept",) if mode == "strip_accept" else ()
+            )
             if mode == "set_cookie":
                 number = next(self.server.state.cookies)
                 headers["Set-Cookie"] = f"plexsession=hostile-{number}; Path=/"
@@ -166,13 +176,19 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length > 0 else b""
 
-    def _forward(self, method: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
+    def _forward(
+        self, method: str, body: bytes, drop: tuple[str, ...] = ()
+    ) -> tuple[int, dict[str, str], bytes]:
         state = self.server.state
         connection = http.client.HTTPConnection(
             state.upstream_host, state.upstream_port, timeout=30
         )
         try:
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+            headers = {
+                k: v
+                for k, v in self.headers.items()
+                if k.lower() not in _HOP_BY_HOP and k.lower() not in drop
+            }
             connection.request(method, self.path, body=body or None, headers=headers)
             response = connection.getresponse()
             data = response.read()
@@ -237,6 +253,23 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(200, b"[]", _json_type())
         else:
             self._answer(404, b"{}", _json_type())
+
+
+def _deep(levels: int, *, xml: bool) -> tuple[bytes, dict[str, str]]:
+    """A well-formed answer with one item whose `Media` nests `levels` deep."""
+    if xml:
+        body = (
+            b'<MediaContainer size="1"><Video ratingKey="1" type="movie" title="Deep">'
+            + b"<Media>" * levels
+            + b"</Media>" * levels
+            + b"</Video></MediaContainer>"
+        )
+        return body, {"Content-Type": "text/xml;charset=utf-8"}
+    body = (
+        b'{"MediaContainer": {"size": 1, "Metadata": [{"ratingKey": "1", "type": "movie", '
+        b'"title": "Deep", "Media": ' + b"[" * levels + b"]" * levels + b"}]}}"
+    )
+    return body, _json_type()
 
 
 def _json_type() -> dict[str, str]:

@@ -61,6 +61,9 @@ class Answer:
                 f"Plex at {server} sent something that is not JSON "
                 f"({self.content_type or 'no content type'})."
             ) from None
+        except RecursionError:
+            # About a thousand levels deep; a real answer has about six.
+            raise PlexBadResponse(f"Plex at {server} sent JSON nested too deeply.") from None
 
 
 def send(

@@ -86,6 +86,11 @@ _INT = re.compile(r"-?[0-9]{1,20}")  # ASCII digits only, as client._DIGITS
 _FLOAT = re.compile(r"-?[0-9]{1,20}(?:\.[0-9]{1,20})?")
 
 
+# A real answer nests about six levels (MediaContainer > Hub > Metadata > Media > Part >
+# Stream). Far deeper is hostile, and would fail later, when the answer is pickled for the cache.
+MAX_DEPTH = 64
+
+
 class _Refused(Exception):
     """Raised inside expat's callbacks to stop the parse; turned into PlexBadResponse."""
 
@@ -170,6 +175,8 @@ class _Builder:
         self._open: list[tuple[str, dict[str, Any]]] = []
 
     def start(self, tag: str, attrs: dict[str, str]) -> None:
+        if len(self._open) >= MAX_DEPTH:
+            raise _Refused(f"XML nested more than {MAX_DEPTH} levels deep.")
         if not self._open and tag != "MediaContainer":
             # The root tag is not named in the message: it is part of the body.
             raise _Refused("something that is not JSON or a Plex MediaContainer (other XML).")

@@ -195,3 +195,33 @@ def test_an_image_answer_does_not_tell_whether_someone_else_just_viewed_it(
     assert response.status_code == 200
     assert "X-Cache" not in response
     assert "Age" not in response
+
+
+@pytest.mark.django_db
+def test_a_proxy_that_drops_accept_still_serves_the_api_from_plexs_xml(
+    friend_api: Client, hostile: HostilePlex, emulator: Emulator
+) -> None:
+    # Plex answers XML when Accept is gone: the same answers come out of the API.
+    hostile.set("strip_accept")
+
+    libraries = friend_api.get(f"{API}libraries")
+    page = friend_api.get(f"{API}libraries/1/items", {"limit": 5})
+    item = friend_api.get(f"{API}items/{emulator.library.sections['1'].items[0]['ratingKey']}")
+
+    assert [lib["title"] for lib in libraries.json()] == ["Movies", "TV Shows", "Music"]
+    assert page.json()["totalSize"] == len(emulator.library.sections["1"].items)
+    assert len(page.json()["items"]) == 5
+    assert item.json()["genres"]  # tags come through as from JSON
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("body", ["json", "xml"])
+@pytest.mark.parametrize("levels", [600, 5000])
+def test_an_answer_nested_far_past_any_real_one_is_a_502(
+    friend_api: Client, hostile: HostilePlex, body: str, levels: int
+) -> None:
+    hostile.set("deep", size=levels, body=body)
+
+    response = friend_api.get(f"{API}libraries/1/items")
+
+    assert (response.status_code, code_of(response)) == (502, "plex_bad_response")
