@@ -118,6 +118,15 @@ _SENTENCES = (
 )
 
 MOVIE_SECTION, UHD_SECTION, TV_SECTION, MUSIC_SECTION = "1", "2", "3", "4"
+# Tag arrays and the filter each answers to (`Role` is filtered as `actor`), as real tags say.
+TAG_FILTERS = {
+    "Genre": "genre",
+    "Country": "country",
+    "Director": "director",
+    "Writer": "writer",
+    "Role": "actor",
+}
+PEOPLE = ("Director", "Writer", "Role")
 
 
 @dataclass
@@ -218,15 +227,37 @@ class Library:
         self._make_shows(self.sections[TV_SECTION], shows)
         self._make_music(self.sections[MUSIC_SECTION], max(4, shows // 2))
         self._make_collections()
-        # Newest first, across sections: what /library/recentlyAdded serves.
+        # After every item exists, and without touching self.rng (titles stay as they were):
+        # tag ids, part-watched items, and the recently-added groupings.
+        self.tags: dict[tuple[str, str], int] = {}  # (tag array, value) -> id
+        self.tag_keys: dict[str, str] = {}  # person -> tagKey (the same across roles)
+        self._tag_everything()
+        self._start_some()
+        # Newest first, across sections: what /library/recentlyAdded serves. TV is grouped into
+        # seasons (a season's addedAt there is its newest episode's), music into albums.
+        self.season_added: dict[str, int] = {}
+        for item in self.by_key.values():
+            if item["type"] == "episode":
+                season_key = item["parentRatingKey"]
+                newest = max(self.season_added.get(season_key, 0), item["addedAt"])
+                self.season_added[season_key] = newest
         self.recent = sorted(
             (
                 item
                 for item in self.by_key.values()
-                if item["type"] in {"movie", "episode", "album"}
+                if item["type"] in {"movie", "album"}
+                or (item["type"] == "season" and item["ratingKey"] in self.season_added)
             ),
+            key=lambda item: (-self.added_at(item), int(item["ratingKey"])),
+        )
+        self.recent_episodes = sorted(
+            (item for item in self.by_key.values() if item["type"] == "episode"),
             key=lambda item: (-item["addedAt"], int(item["ratingKey"])),
         )
+
+    def added_at(self, item: dict[str, Any]) -> int:
+        """When an entry of recentlyAdded was added: a season's is its newest episode's."""
+        return self.season_added.get(item["ratingKey"], item["addedAt"])
 
     # -- building -----------------------------------------------------------------------
 
@@ -579,9 +610,16 @@ class Library:
                     "subtype": section.type,
                     "summary": f"A hand-picked set of {len(members)} titles.",
                     "index": len(section.collections) + 1,
-                    "thumb": f"/library/collections/{key}/composite/{updated}",
+                    # Real: a composite with a query string, or a custom poster (`thumb`).
+                    "thumb": (
+                        f"/library/collections/{key}/thumb/{updated}"
+                        if _aside(self.seed, f"{key}:poster").random() < 0.4
+                        else f"/library/collections/{key}/composite/{updated}?width=400&height=600"
+                    ),
                     "art": members[0]["art"],
-                    "childCount": str(len(members)),  # a string in real JSON, like ratingKey
+                    # A string in real collection JSON (Maintainerr, a real JSON client, models
+                    # childCount/minYear/maxYear as strings; a show's childCount is an int).
+                    "childCount": str(len(members)),
                     "minYear": str(min(m.get("year", 0) for m in members)),
                     "maxYear": str(max(m.get("year", 0) for m in members)),
                     "addedAt": updated,
@@ -595,6 +633,58 @@ class Library:
                 section.collections.append(collection)
                 self.collection_items[key] = members
                 self.children_of[key] = members
+
+    def _tag_everything(self) -> None:
+        """Real tags carry `id` (one per value and tag kind, library-wide), `filter`
+        (`genre=37`, `actor=5`...) and, for people, `tagKey` (a plex.tv id, the same person
+        has the same one as actor and director) and, for actors, the `role` played."""
+        values: set[tuple[str, str]] = set()
+        for item in self.by_key.values():
+            for array in TAG_FILTERS:
+                for tag in item.get(array, ()):
+                    values.add((array, tag["tag"]))
+        next_id = 100
+        for array in TAG_FILTERS:
+            for _, value in sorted(v for v in values if v[0] == array):
+                self.tags[(array, value)] = next_id
+                next_id += 1
+        for item in self.by_key.values():
+            for array, filter_name in TAG_FILTERS.items():
+                for tag in item.get(array, ()):
+                    tag_id = self.tags[(array, tag["tag"])]
+                    tag["id"] = tag_id
+                    tag["filter"] = f"{filter_name}={tag_id}"
+                    if array in PEOPLE:
+                        digest = hashlib.md5(f"person:{tag['tag']}".encode()).hexdigest()
+                        tag["tagKey"] = digest[:24]
+                        self.tag_keys[tag["tag"]] = digest[:24]
+                    if array == "Role":
+                        aside = _aside(self.seed, f"{item['ratingKey']}:{tag['tag']}")
+                        tag["role"] = f"{aside.choice(_FIRST)} {aside.choice(_LAST)}"
+        # Collections are tags too (`collection=ID` filters); the tag id is the collection's
+        # ratingKey here, and members carry `Collection[]` as real items do.
+        for collection_key, members in self.collection_items.items():
+            collection = self.by_key[collection_key]
+            for member in members:
+                member.setdefault("Collection", []).append(
+                    {
+                        "id": int(collection_key),
+                        "filter": f"collection={collection_key}",
+                        "tag": collection["title"],
+                    }
+                )
+
+    def _start_some(self) -> None:
+        """A few unplayed movies and episodes are part-watched (`viewOffset`, ms): what
+        /library/onDeck and Continue Watching show. Drawn per item, aside from self.rng."""
+        for key, item in self.by_key.items():
+            if item["type"] not in {"movie", "episode"} or "viewCount" in item:
+                continue
+            aside = _aside(self.seed, f"{key}:progress")
+            if aside.random() >= 0.07:
+                continue
+            item["viewOffset"] = int(item["duration"] * aside.uniform(0.1, 0.8)) // 1000 * 1000
+            item["lastViewedAt"] = item["updatedAt"] + aside.randint(3_600, 86_400 * 20)
 
     # -- queries ------------------------------------------------------------------------
 

@@ -69,7 +69,7 @@ def _element(tag: str, data: dict[str, Any]) -> ET.Element:
                 if isinstance(entry, dict):
                     element.append(_child(name, entry))
         elif isinstance(value, dict):
-            element.append(_element(name, value))
+            element.append(_child(name, value))  # `Meta`, or a SearchResult's one `Metadata`
         elif value is not None:
             element.set(name, _attr(value))
     return element

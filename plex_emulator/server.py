@@ -10,14 +10,13 @@ import struct
 import sys
 import threading
 import time
-import unicodedata
 from collections import Counter
 from dataclasses import asdict, dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from . import images, plextv
+from . import browse, hubs, images, plextv
 from .library import Library, Section
 from .render import container, html_body, to_json, to_xml
 
@@ -37,45 +36,20 @@ SORT_FIELDS = {
     "updatedAt",
     "duration",
 }
-HUB_ORDER = (
-    ("movie", "Movies"),
-    ("show", "Shows"),
-    ("episode", "Episodes"),
-    ("artist", "Artists"),
-    ("album", "Albums"),
-    ("track", "Tracks"),
-    ("collection", "Collections"),
-)
-_LEVEL_TYPES = {
-    1: "movie",
-    2: "show",
-    3: "season",
-    4: "episode",
-    8: "artist",
-    9: "album",
-    10: "track",
-    18: "collection",
+_LEVEL_TYPES = browse.LEVEL_TYPES
+# Owner-only endpoints: a shared user's token gets 403 there (PLEX_API.md "More real-server
+# facts": /accounts; python-plexapi's PlexServer.library falls back to /library/sections when
+# /library is refused to a non-owner). /status/sessions, /butler and /:/prefs are the server
+# admin's in Plex Web and the spec; refusing them to a friend is the emulator's assumption.
+_OWNER_ONLY = ("/accounts", "/library", "/status/sessions", "/butler", "/:/prefs")
+_LIBRARY = {"identifier": "com.plexapp.plugins.library"}
+_ACCOUNT_DEFAULTS = {
+    "defaultAudioLanguage": "en",
+    "autoSelectAudio": True,
+    "defaultSubtitleLanguage": "en",
+    "subtitleMode": 1,
+    "thumb": "",
 }
-# includeMeta=1: what a section can be sorted and filtered by, shaped like the real `Meta`
-# (python-plexapi reads it before any sorted or filtered search). Only what the emulator does.
-_META_SORTS = (
-    ("titleSort", "Title", "asc"),
-    ("year", "Year", "desc"),
-    ("originallyAvailableAt", "Release Date", "desc"),
-    ("rating", "Critic Rating", "desc"),
-    ("audienceRating", "Audience Rating", "desc"),
-    ("duration", "Duration", "desc"),
-    ("addedAt", "Date Added", "desc"),
-)
-_META_TYPES = {
-    "movie": (("movie", "Movies"),),
-    "show": (("show", "TV Shows"), ("season", "Seasons"), ("episode", "Episodes")),
-    "artist": (("artist", "Artists"), ("album", "Albums"), ("track", "Tracks")),
-}
-_META_FIELD_TYPES = (
-    ("integer", (("=", "is"),)),
-    ("string", (("=", "contains"),)),
-)
 _IMAGE_PATH = re.compile(
     r"^/library/(?:metadata|collections)/(\d+)/(thumb|art|composite)(?:/\d+)?$"
 )
@@ -95,10 +69,7 @@ class Fault:
     path_prefix: str = ""
 
 
-def _fold(text: str) -> str:
-    """Case- and accent-insensitive form, as Plex's search matches."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+_fold = browse.fold
 
 
 class EmulatorState:
@@ -130,7 +101,7 @@ class EmulatorState:
         self._search_index = [
             (_fold(item["title"]), item)
             for item in library.by_key.values()
-            if item["type"] in {t for t, _ in HUB_ORDER}
+            if item["type"] in {t for t, _ in hubs.MEDIA_HUBS}
         ]
 
     def count(self, path: str, new_connection: bool) -> None:
@@ -174,16 +145,9 @@ class EmulatorState:
         needle = _fold(query.strip())
         found = []
         for folded, item in self._search_index:
-            position = folded.find(needle)
-            if position < 0:
-                continue
-            if folded == needle:
-                score = 1.0
-            elif position == 0:
-                score = 0.9
-            else:
-                score = round(0.8 - min(position, 60) / 100, 5)
-            found.append((score, item))
+            score = hubs.title_score(folded, needle)
+            if score is not None:
+                found.append((score, item))
         found.sort(key=lambda pair: (-pair[0], pair[1]["titleSort"], int(pair[1]["ratingKey"])))
         return found
 
@@ -221,7 +185,8 @@ class PlexHandler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         parts = urlsplit(self.path)
         path = parts.path or "/"
-        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        self._pairs = parse_qsl(parts.query, keep_blank_values=True)  # repeated filters: AND
+        query = dict(self._pairs)
         state = self.server.state
         if path.startswith(CONTROL_PREFIX):
             self._control(method, path)
@@ -367,6 +332,8 @@ class PlexHandler(BaseHTTPRequestHandler):
         start, size = self._paging(query)
         total = len(entries)
         window = entries[start:] if size is None else entries[start : start + size]
+        if array == "Metadata":
+            window = [browse.listed(entry) for entry in window]
         document = container({**attributes, "totalSize": total, "offset": start}, **{array: window})
         headers = {"X-Plex-Container-Start": str(start), "X-Plex-Container-Total-Size": str(total)}
         return self._answer(document, headers)
@@ -374,6 +341,7 @@ class PlexHandler(BaseHTTPRequestHandler):
     def _route(self, path: str, query: dict[str, str]) -> tuple[int, bytes, str, dict[str, str]]:
         state = self.server.state
         library = state.library
+        path = path.rstrip("/") or "/"  # real servers take `/library/sections/` alike
         if path == "/identity":
             return self._answer(
                 container(
@@ -386,8 +354,17 @@ class PlexHandler(BaseHTTPRequestHandler):
                 )
             )
         owner = self._owner(query)
+        if not owner and (
+            path in _OWNER_ONLY
+            or any(path.startswith(f"{p}/") for p in _OWNER_ONLY if p != "/library")
+        ):
+            raise HttpError(403)
         if path == "/":
             return self._answer(self._root())
+        if path == "/accounts":
+            return self._answer(self._accounts())
+        if path == "/status/sessions":
+            return self._answer(container({}))
         if path == "/library":
             return self._answer(
                 container(
@@ -414,10 +391,44 @@ class PlexHandler(BaseHTTPRequestHandler):
             )
         if path == "/library/all":
             return self._library_all(query, owner)
-        if path in {"/library/recentlyAdded", "/hubs/home/recentlyAdded"}:
+        if path == "/library/recentlyAdded":
             return self._recently_added(query, owner, None)
+        if path == "/hubs/home/recentlyAdded":
+            entries = hubs.home_recently_added(
+                library, owner, self._level(query) or None, query.get("sectionID")
+            )
+            return self._paged(entries, query, {"allowSync": True, **_LIBRARY})
+        if path in {
+            "/library/onDeck",
+            "/hubs/home/onDeck",
+            "/hubs/home/continueWatching",
+            "/hubs/continueWatching/items",
+        }:
+            return self._paged(hubs.on_deck(library, owner, None), query, dict(hubs.CONTAINER))
+        if match := re.fullmatch(r"/hubs/sections/(\d+)(/continueWatching/items)?", path):
+            section = self._section_for(match.group(1), owner)
+            if match.group(2):
+                entries = hubs.on_deck(library, owner, section)
+                return self._paged(entries, query, dict(hubs.CONTAINER))
+            found = hubs.section_hubs(library, owner, section, self._count(query))
+            attributes = {
+                "allowSync": True,
+                "identifier": "com.plexapp.plugins.library",
+                "librarySectionID": int(section.key),
+                "librarySectionTitle": section.title,
+                "librarySectionUUID": section.uuid,
+            }
+            return self._answer(container(attributes, Hub=found))
+        if path == "/hubs":
+            found = hubs.home_hubs(library, owner, self._count(query))
+            return self._answer(container({"allowSync": True, **_LIBRARY}, Hub=found))
+        if path == "/hubs/continueWatching":
+            found = hubs.home_hubs(library, owner, self._count(query))[:1]
+            return self._answer(container({"allowSync": True, **_LIBRARY}, Hub=found))
         if path == "/hubs/search":
             return self._hub_search(query, owner)
+        if path == "/library/search":
+            return self._library_search(query, owner)
         if path == "/search":
             return self._legacy_search(query, owner)
         if match := re.fullmatch(r"/library/collections/(\d+)(/children)?", path):
@@ -486,6 +497,35 @@ class PlexHandler(BaseHTTPRequestHandler):
             ],
         )
 
+    def _accounts(self) -> dict[str, Any]:
+        """GET /accounts (owner only), shaped like xml/plex_server_accounts.xml: the local
+        system account 0, the owner 1, and the friend."""
+        accounts = [(0, ""), (1, "owner"), (1001, "friend")]
+        return container(
+            {"identifier": "com.plexapp.system.accounts"},
+            Account=[
+                {"id": number, "key": f"/accounts/{number}", "name": name, **_ACCOUNT_DEFAULTS}
+                for number, name in accounts
+            ],
+        )
+
+    def _level(self, query: dict[str, str]) -> int:
+        try:
+            level = int(query.get("type") or 0)
+        except ValueError:
+            raise HttpError(400) from None
+        if level and level not in _LEVEL_TYPES:
+            raise HttpError(400)
+        return level
+
+    def _count(self, query: dict[str, str]) -> int:
+        """Items per hub (`count`, as the spec's hub endpoints take it)."""
+        try:
+            count = int(query.get("count") or 6)
+        except ValueError:
+            raise HttpError(400) from None
+        return max(0, count)
+
     def _section_for(self, key: str, owner: bool) -> Section:
         section = self.server.state.library.sections.get(key)
         if section is None or not (owner or section.shared):
@@ -506,6 +546,7 @@ class PlexHandler(BaseHTTPRequestHandler):
             "title1": section.title,
             "title2": title2,
             "viewGroup": section.type if section.type != "artist" else "artist",
+            "content": "secondary",  # as on real /all containers (json/..get-library-all.*)
         }
 
     def _section(
@@ -558,21 +599,36 @@ class PlexHandler(BaseHTTPRequestHandler):
                     if field in {"titleSort", "title"}
                     else [*entries, *section.collections]
                 )
-            entries = _filtered(entries, query)
+            entries = self._filter(entries)
             attributes = self._section_attributes(section, "All")
             if query.get("includeMeta") == "1":
-                attributes["Meta"] = _meta(section, _LEVEL_TYPES.get(level, ""))
+                attributes["Meta"] = browse.meta(section, _LEVEL_TYPES.get(level, ""))
             return self._paged(entries, query, attributes)
         if action == "collections":
             attributes = self._section_attributes(section, "Collections")
             if query.get("includeMeta") == "1":
                 attributes["Meta"] = {
-                    "Type": [_meta_type(section, "collection", "Collections", True)]
+                    "Type": [browse.meta_type(section, "collection", "Collections", True)],
+                    "FieldType": browse.field_types(),
                 }
             return self._paged(section.collections, query, attributes)
         if action == "recentlyAdded":
             return self._recently_added(query, owner, section)
+        if action == "onDeck":
+            return self._paged(hubs.on_deck(library, owner, section), query, dict(hubs.CONTAINER))
+        if action in browse.FILTER_ENDPOINTS:
+            level = self._level(query)
+            if level and level not in _levels(section):
+                raise HttpError(400)
+            attributes, entries = browse.filter_choices(library, section, action, level)
+            return self._answer(container(attributes, Directory=entries))
         raise HttpError(404)
+
+    def _filter(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        try:
+            return browse.apply_filters(self.server.state.library, entries, self._pairs)
+        except browse.BadFilter:
+            raise HttpError(400) from None
 
     def _library_all(
         self, query: dict[str, str], owner: bool
@@ -592,7 +648,7 @@ class PlexHandler(BaseHTTPRequestHandler):
             for item in library.sorted_items(section, level, "titleSort:asc")
         ]
         return self._paged(
-            _filtered(entries, query),
+            self._filter(entries),
             query,
             {"allowSync": False, "identifier": "com.plexapp.plugins.library"},
         )
@@ -600,44 +656,19 @@ class PlexHandler(BaseHTTPRequestHandler):
     def _recently_added(
         self, query: dict[str, str], owner: bool, section: Section | None
     ) -> tuple[int, bytes, str, dict[str, str]]:
+        """Newest first; paged with `totalSize`, 50 entries when no size is asked."""
         library = self.server.state.library
-        kinds: set[str] | None = None
-        if type_text := query.get("type"):
-            try:
-                level = int(type_text)
-            except ValueError:
-                raise HttpError(400) from None
-            # The home hub's type=2 (shows) lists new episodes, as real servers do.
-            kinds = {
-                1: {"movie"},
-                2: {"episode"},
-                4: {"episode"},
-                8: {"album"},
-                9: {"album"},
-                10: {"album"},
-            }.get(level, {_LEVEL_TYPES.get(level, "")})
-        visible = {s.key for s in library.visible_sections(owner)}
-        entries = [
-            item
-            for item in library.recent
-            if library.section_of[item["ratingKey"]] in visible
-            and (section is None or library.section_of[item["ratingKey"]] == section.key)
-            and (kinds is None or item["type"] in kinds)
-        ]
+        entries = hubs.recently_added(library, owner, section, self._level(query) or None)
         start, size = self._paging(query)
-        size = 50 if size is None else size
-        window = entries[start : start + size]
-        return self._answer(
-            container(
-                {
-                    "allowSync": True,
-                    "identifier": "com.plexapp.plugins.library",
-                    "mediaTagPrefix": "/system/bundle/media/flags/",
-                    "mediaTagVersion": 1_734_362_201,
-                },
-                Metadata=window,
-            )
-        )
+        window = entries[start : start + (50 if size is None else size)]
+        attributes = {**hubs.CONTAINER, "totalSize": len(entries), "offset": start}
+        if section is not None:
+            attributes.update(self._section_attributes(section, "Recently Added"))
+        headers = {
+            "X-Plex-Container-Start": str(start),
+            "X-Plex-Container-Total-Size": str(len(entries)),
+        }
+        return self._answer(container(attributes, Metadata=window), headers)
 
     def _visible_matches(
         self, query: dict[str, str], owner: bool
@@ -654,32 +685,43 @@ class PlexHandler(BaseHTTPRequestHandler):
             and (not section_id or library.section_of[item["ratingKey"]] == section_id)
         ]
 
+    def _search_limit(self, query: dict[str, str], default: int) -> int:
+        try:
+            return max(0, int(query.get("limit") or default))
+        except ValueError:
+            raise HttpError(400) from None
+
+    def _search_scope(self, query: dict[str, str], owner: bool) -> set[str]:
+        library = self.server.state.library
+        visible = {s.key for s in library.visible_sections(owner)}
+        section_id = query.get("sectionId")
+        return visible & {section_id} if section_id else visible
+
     def _hub_search(
         self, query: dict[str, str], owner: bool
     ) -> tuple[int, bytes, str, dict[str, str]]:
         matches = self._visible_matches(query, owner)
-        try:
-            limit = int(query.get("limit") or 3)
-        except ValueError:
-            raise HttpError(400) from None
-        hubs = []
-        for kind, title in HUB_ORDER:
-            found = [
-                {**item, "score": f"{score:.5f}"} for score, item in matches if item["type"] == kind
-            ]
-            hub: dict[str, Any] = {
-                "title": title,
-                "type": kind,
-                "hubIdentifier": kind,
-                "context": f"hub.{kind}",
-                "size": min(len(found), limit),
-                "more": len(found) > limit,
-                "style": "shelf",
-            }
-            if found[:limit]:
-                hub["Metadata"] = found[:limit]
-            hubs.append(hub)
-        return self._answer({"MediaContainer": {"size": len(hubs), "Hub": hubs}})
+        found = hubs.search_hubs(
+            self.server.state.library,
+            matches,
+            _fold(query["query"].strip()),
+            self._search_scope(query, owner),
+            self._search_limit(query, 3),
+        )
+        return self._answer({"MediaContainer": {"size": len(found), "Hub": found}})
+
+    def _library_search(
+        self, query: dict[str, str], owner: bool
+    ) -> tuple[int, bytes, str, dict[str, str]]:
+        matches = self._visible_matches(query, owner)
+        results = hubs.library_search(
+            self.server.state.library,
+            matches,
+            _fold(query["query"].strip()),
+            self._search_scope(query, owner),
+            self._search_limit(query, 100),
+        )
+        return self._answer(container({}, SearchResult=results))
 
     def _legacy_search(
         self, query: dict[str, str], owner: bool
@@ -687,7 +729,7 @@ class PlexHandler(BaseHTTPRequestHandler):
         matches = self._visible_matches(query, owner)
         wanted = _LEVEL_TYPES.get(int(query["type"])) if query.get("type", "").isdigit() else None
         items = [
-            item
+            browse.listed(item)
             for _, item in matches
             if (item["type"] == wanted if wanted else item["type"] != "track")
         ]
@@ -713,17 +755,19 @@ class PlexHandler(BaseHTTPRequestHandler):
             "mediaTagVersion": 1_734_362_201,
         }
         if action is None:
-            return self._answer(container(attributes, Metadata=[item]))
+            return self._answer(container(attributes, Metadata=[browse.detailed(item)]))
         if action == "allLeaves":
-            if item["type"] != "show":
+            # A show's episodes, an artist's tracks (real servers answer both); else 400.
+            if item["type"] not in {"show", "artist"}:
                 raise HttpError(400)
             leaves = [
                 e
                 for season in library.children_of.get(rating_key, [])
                 for e in library.children_of.get(season["ratingKey"], [])
             ]
+            title2 = "All episodes" if item["type"] == "show" else "All tracks"
             return self._paged(
-                leaves, query, {**attributes, "title1": item["title"], "title2": "All episodes"}
+                leaves, query, {**attributes, "title1": item["title"], "title2": title2}
             )
         children = list(library.children_of.get(rating_key, []))
         extra: dict[str, Any] = {"title1": item["title"], "key": rating_key}
@@ -737,7 +781,11 @@ class PlexHandler(BaseHTTPRequestHandler):
                     "title": "All episodes",
                     "leafCount": item.get("leafCount", 0),
                     "thumb": item["thumb"],
-                    "viewedLeafCount": 0,
+                    "viewedLeafCount": item.get("viewedLeafCount", 0),
+                    # Like a grouped season: when its newest episode was added.
+                    "addedAt": max(
+                        library.added_at(season) for season in library.children_of[rating_key]
+                    ),
                 },
             )
         if item["type"] in {"show", "season", "artist", "album"}:
@@ -799,62 +847,6 @@ class PlexHandler(BaseHTTPRequestHandler):
 def _levels(section: Section) -> set[int]:
     """The type ids a section holds."""
     return {"movie": {1, 18}, "show": {2, 3, 4, 18}, "artist": {8, 9, 10, 18}}[section.type]
-
-
-def _filtered(entries: list[dict[str, Any]], query: dict[str, str]) -> list[dict[str, Any]]:
-    """`title=` (contains, accents and case ignored) and `year=` (one or more, comma-separated);
-    plexapi may prefix a field with its type (`show.year`)."""
-    for name, value in query.items():
-        field = name.rpartition(".")[2]
-        if field == "title" and value:
-            needle = _fold(value)
-            entries = [item for item in entries if needle in _fold(item["title"])]
-        elif field == "year" and value:
-            try:
-                years = {int(year) for year in value.split(",")}
-            except ValueError:
-                raise HttpError(400) from None
-            entries = [item for item in entries if item.get("year") in years]
-    return entries
-
-
-def _meta_type(section: Section, kind: str, title: str, active: bool) -> dict[str, Any]:
-    number = next(n for n, name in _LEVEL_TYPES.items() if name == kind)
-    base = f"/library/sections/{section.key}"
-    return {
-        "key": f"{base}/all?type={number}",
-        "type": kind,
-        "title": title,
-        "active": active,
-        "Sort": [
-            {
-                **({"default": direction} if key == "titleSort" else {}),
-                "defaultDirection": direction,
-                "descKey": f"{key}:desc",
-                "key": key,
-                "title": label,
-            }
-            for key, label, direction in _META_SORTS
-        ],
-        "Field": [
-            {"key": "title", "title": "Title", "type": "string"},
-            {"key": "year", "subType": "year", "title": "Year", "type": "integer"},
-        ],
-    }
-
-
-def _meta(section: Section, active_kind: str) -> dict[str, Any]:
-    active_kind = active_kind or section.type
-    return {
-        "Type": [
-            _meta_type(section, kind, title, kind == active_kind)
-            for kind, title in _META_TYPES[section.type]
-        ],
-        "FieldType": [
-            {"type": kind, "Operator": [{"key": key, "title": title} for key, title in operators]}
-            for kind, operators in _META_FIELD_TYPES
-        ],
-    }
 
 
 class EmulatorHTTPServer(ThreadingHTTPServer):

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import redis
+import requests
 from django.template.loader import render_to_string
 from django.test import Client
 
@@ -150,6 +151,33 @@ def test_home_lists_the_friends_libraries_and_recent_posters(
     assert all(src.startswith("/api/v1/plex/image?") for src in sources)
     assert 'srcset="/api/v1/plex/image?' in recent
     assert 'width="150" height="225" loading="lazy"' in recent
+
+
+@pytest.mark.django_db
+def test_new_episodes_show_on_home_as_their_season_saying_whose_and_how_many(
+    friend_client: Client, emulator: Emulator
+) -> None:
+    # Plex groups new episodes into their season in recently added; the card must say which
+    # show it is (a bare "Season 2" says nothing) and how many episodes.
+    newest = requests.get(
+        f"{emulator.url}/library/recentlyAdded",
+        headers={"Accept": "application/json", "X-Plex-Token": emulator.friend_token,
+                 "X-Plex-Container-Start": "0", "X-Plex-Container-Size": "24"},
+        timeout=10,
+    ).json()["MediaContainer"]["Metadata"]  # fmt: skip
+    seasons = [entry for entry in newest if entry["type"] == "season"]
+    assert seasons, "no season among the newest: the emulator no longer groups episodes"
+
+    recent = section(page(friend_client, "/"), "recent-heading")
+
+    cards = [
+        (texts(card, "card-title")[0], " ".join(texts(card, "card-meta")))
+        for card in recent.split('<li class="card">')[1:]
+    ]
+    for season in seasons:
+        episodes = season["leafCount"]
+        words = f"{season['parentTitle']} · {episodes} episode{'s' if episodes != 1 else ''}"
+        assert (season["title"], words) in cards
 
 
 @pytest.mark.django_db

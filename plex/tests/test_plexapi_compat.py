@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 import requests
+from plexapi.exceptions import NotFound
+from plexapi.library import LibraryMediaTag
 from plexapi.server import PlexServer
 
 from plex_emulator import Emulator
@@ -173,3 +175,232 @@ def test_library_wide_search(server: PlexServer) -> None:
     found = server.library.search("amelie")
 
     assert [item.title for item in found] == ["Amélie's Garden"]
+
+
+# -- filters, recently added, hubs, on deck and search, for the owner and the friend ----------
+
+UNSHARED = "2"  # "4K Movies": the owner's alone
+
+
+@pytest.fixture(params=["owner", "friend"])
+def as_user(request: pytest.FixtureRequest, emulator: Emulator) -> Iterator[tuple[str, PlexServer]]:
+    token = emulator.owner_token if request.param == "owner" else emulator.friend_token
+    with requests.Session() as session:
+        yield request.param, PlexServer(emulator.url, token, session=session, timeout=TIMEOUT)
+
+
+def _unshared_keys(emulator: Emulator) -> set[str]:
+    library = emulator.library
+    return {key for key, section in library.section_of.items() if section == UNSHARED}
+
+
+def _visible_sections(emulator: Emulator, who: str) -> set[str]:
+    return {s.key for s in emulator.library.visible_sections(who == "owner")}
+
+
+def test_list_filters_sorts_and_fields(as_user: tuple[str, PlexServer]) -> None:
+    _, server = as_user
+    section = server.library.section("Movies")
+
+    filters = [f.filter for f in section.listFilters()]
+    sorts = [s.key for s in section.listSorts()]
+    fields = {f.key: f.type for f in section.listFields()}
+
+    assert {"genre", "year", "decade", "contentRating", "unwatched", "collection"} <= set(filters)
+    assert {"titleSort", "addedAt", "year", "rating"} <= set(sorts)
+    assert fields["genre"] == "tag"
+    assert fields["year"] == "integer"
+    assert fields["unwatched"] == "boolean"
+    assert fields["title"] == "string"
+    assert {o.key for o in section.listOperators("integer")} == {"=", "!=", ">>=", "<<="}
+
+
+def test_genre_choices_are_the_library_genres_with_their_ids(
+    as_user: tuple[str, PlexServer], emulator: Emulator
+) -> None:
+    _, server = as_user
+    items = emulator.library.sections["1"].items
+    expected = {(str(tag["id"]), tag["tag"]) for item in items for tag in item["Genre"]}
+
+    choices = server.library.section("Movies").listFilterChoices("genre")
+
+    assert {(choice.key, choice.title) for choice in choices} == expected
+    assert all(c.fastKey == f"/library/sections/1/all?genre={c.key}" for c in choices)
+
+
+def test_search_by_genre_unwatched_and_year_returns_exactly_the_matches(
+    as_user: tuple[str, PlexServer], emulator: Emulator
+) -> None:
+    _, server = as_user
+    items = emulator.library.sections["1"].items
+    genre = items[3]["Genre"][0]["tag"]
+    years = sorted({item["year"] for item in items})[::2]
+
+    found = server.library.section("Movies").search(genre=genre, unwatched=True, year=years)
+
+    expected = {
+        item["ratingKey"]
+        for item in items
+        if genre in {tag["tag"] for tag in item["Genre"]}
+        and "viewCount" not in item
+        and item["year"] in years
+    }
+    assert expected
+    assert {str(movie.ratingKey) for movie in found} == expected
+    assert len(found) == len(expected)
+
+
+def test_search_by_decade_content_rating_and_negated_genre(
+    server: PlexServer, emulator: Emulator
+) -> None:
+    section = server.library.section("Movies")
+    items = emulator.library.sections["1"].items
+    genre = items[0]["Genre"][0]["tag"]
+
+    by_decade = section.search(decade=1990)
+    by_rating = section.search(contentRating="PG-13", sort="titleSort:asc")
+    without = section.search(**{"genre!": genre})
+    later = section.search(**{"year>>": 2000})
+
+    assert {m.year // 10 * 10 for m in by_decade} == {1990}
+    assert len(by_decade) == sum(1 for i in items if 1990 <= i["year"] < 2000)
+    assert [m.title for m in by_rating] == [
+        i["title"]
+        for i in sorted(items, key=lambda i: (i["titleSort"], int(i["ratingKey"])))
+        if i["contentRating"] == "PG-13"
+    ]
+    assert len(without) == sum(1 for i in items if genre not in {g["tag"] for g in i["Genre"]})
+    assert len(later) == sum(1 for i in items if i["year"] > 2000)
+
+
+def test_recently_added_gets_everything_through_total_size(
+    as_user: tuple[str, PlexServer], emulator: Emulator
+) -> None:
+    who, server = as_user
+    library = emulator.library
+    visible = _visible_sections(emulator, who)
+    expected = [item for item in library.recent if library.section_of[item["ratingKey"]] in visible]
+
+    recent = server.library.recentlyAdded()
+
+    assert len(expected) > 100  # more than python-plexapi's page: only totalSize gets them all
+    assert [str(item.ratingKey) for item in recent] == [item["ratingKey"] for item in expected]
+    assert {item.TYPE for item in recent} == {"movie", "season", "album"}
+    added = [item.addedAt for item in recent]
+    assert added == sorted(added, reverse=True)
+    assert not {str(item.ratingKey) for item in recent} & _unshared_keys(emulator) or who == "owner"
+
+
+def test_recently_added_seasons_are_at_their_newest_episode(
+    server: PlexServer, emulator: Emulator
+) -> None:
+    library = emulator.library
+    season = next(item for item in server.library.recentlyAdded() if item.TYPE == "season")
+
+    episodes = library.children_of[str(season.ratingKey)]
+
+    newest = max(e["addedAt"] for e in episodes)
+    assert int(season.addedAt.timestamp()) == newest
+    assert season.parentTitle == library.by_key[str(season.parentRatingKey)]["title"]
+    assert season.leafCount == len(episodes)
+
+
+def test_home_and_section_hubs(as_user: tuple[str, PlexServer], emulator: Emulator) -> None:
+    who, server = as_user
+
+    home = server.library.hubs()
+    movie_hubs = server.library.section("Movies").hubs()
+    tv_hubs = server.library.section("TV Shows").hubs()
+
+    identifiers = [hub.hubIdentifier for hub in home]
+    assert identifiers[0] == "home.continue"
+    assert {"home.movies.recent", "home.television.recent", "home.ondeck"} <= set(identifiers)
+    recent_movies = next(hub for hub in home if hub.hubIdentifier == "home.movies.recent")
+    assert [i.TYPE for i in recent_movies.items()][:3] == ["movie"] * 3
+    assert "movie.recentlyadded.1" in [hub.hubIdentifier for hub in movie_hubs]
+    assert "tv.ondeck.3" in [hub.hubIdentifier for hub in tv_hubs]
+    keys = {str(i.ratingKey) for hub in home for i in hub.items()}
+    assert keys
+    assert not keys & _unshared_keys(emulator) or who == "owner"
+
+
+def test_on_deck_lists_part_watched_items(
+    as_user: tuple[str, PlexServer], emulator: Emulator
+) -> None:
+    who, server = as_user
+    library = emulator.library
+    visible = _visible_sections(emulator, who)
+    in_progress = {
+        key
+        for key, item in library.by_key.items()
+        if "viewOffset" in item and library.section_of[key] in visible and item["type"] == "movie"
+    }
+
+    deck = server.library.onDeck()
+
+    keys = {str(item.ratingKey) for item in deck}
+    assert in_progress
+    assert in_progress <= keys
+    assert all(item.viewOffset or item.TYPE == "episode" for item in deck)
+    shows = [item.grandparentRatingKey for item in deck if item.TYPE == "episode"]
+    assert len(shows) == len(set(shows))  # one episode per show
+    assert not keys & _unshared_keys(emulator) or who == "owner"
+    if who == "friend":
+        assert not keys & _unshared_keys(emulator)
+
+
+def test_server_search_finds_people_and_their_movies(
+    as_user: tuple[str, PlexServer], emulator: Emulator
+) -> None:
+    who, server = as_user
+    library = emulator.library
+    movie = library.sections["1"].items[5]
+    actor = movie["Role"][0]
+
+    results = server.search(actor["tag"], limit=50)
+
+    people = [r for r in results if isinstance(r, LibraryMediaTag) and r.tagType == 6]
+    assert actor["tag"] in [p.tag for p in people]
+    person = next(p for p in people if p.tag == actor["tag"] and p.librarySectionID == 1)
+    assert person.id == actor["id"]
+    assert person.filter == f"actor={actor['id']}"
+    related = [
+        r
+        for r in results
+        if not isinstance(r, LibraryMediaTag) and r.ratingKey == int(movie["ratingKey"])
+    ]
+    assert related, "the actor's movie comes along"
+    keys = {str(r.ratingKey) for r in results if not isinstance(r, LibraryMediaTag)}
+    assert not keys & _unshared_keys(emulator) or who == "owner"
+    if who == "friend":
+        assert all(p.librarySectionID != int(UNSHARED) for p in people)
+
+
+def test_library_search_for_the_friend_skips_the_unshared_section(emulator: Emulator) -> None:
+    title = emulator.library.sections[UNSHARED].items[0]["title"]
+    with requests.Session() as session:
+        friend = PlexServer(emulator.url, emulator.friend_token, session=session, timeout=TIMEOUT)
+        owner = PlexServer(emulator.url, emulator.owner_token, session=session, timeout=TIMEOUT)
+        friend_found = friend.library.search(title)
+        owner_found = owner.library.search(title)
+        friend_hubs = friend.search(title)
+
+    unshared = _unshared_keys(emulator)
+    assert {str(i.ratingKey) for i in owner_found} & unshared
+    assert not {str(i.ratingKey) for i in friend_found} & unshared
+    assert (
+        not {str(i.ratingKey) for i in friend_hubs if not isinstance(i, LibraryMediaTag)} & unshared
+    )
+
+
+def test_friend_filters_never_name_the_unshared_section(emulator: Emulator) -> None:
+    with requests.Session() as session:
+        friend = PlexServer(emulator.url, emulator.friend_token, session=session, timeout=TIMEOUT)
+        with pytest.raises(NotFound):
+            friend.library.sectionByID(int(UNSHARED))
+        response = session.get(
+            f"{emulator.url}/library/sections/{UNSHARED}/genre",
+            headers={"X-Plex-Token": emulator.friend_token},
+            timeout=TIMEOUT,
+        )
+    assert response.status_code == 404
