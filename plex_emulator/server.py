@@ -380,7 +380,9 @@ class PlexHandler(BaseHTTPRequestHandler):
                     ],
                 )
             )
-        if path == "/library/sections":
+        # The public spec (from Plex's own API docs) names /library/sections/all for the list;
+        # clients and the captures use /library/sections. Both answer the same.
+        if path in {"/library/sections", "/library/sections/all"}:
             sections = [s.directory() for s in library.visible_sections(owner)]
             return self._answer(
                 container({"allowSync": False, "title1": "Plex Library"}, Directory=sections)

@@ -1,8 +1,8 @@
 """Every real answer the project keeps goes through the client and out of MediaNest's API: it
 parses, and no field the API sends is empty where the real answer had a value for it.
 
-The answers are real responses recorded from real libraries (data/real/, see data/README.md),
-served to the client over `responses` exactly as Plex sent them.
+The answers are real responses recorded from real libraries (JSON in data/real/, XML in
+data/xml/; see data/README.md), served to the client over `responses` exactly as Plex sent them.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 import responses
@@ -83,7 +84,54 @@ def test_a_real_answer_parses_and_the_api_keeps_every_value_it_had(
         mock.get(f"{BASE}{path}", json=response)
         results = call(client)
 
-    entries = _entries(response["MediaContainer"])
+    _assert_nothing_lost(_entries(response["MediaContainer"]), results)
+
+
+# XML answers recorded from real servers (data/xml/), through the same check.
+XML = Path(__file__).parent / "data" / "xml"
+XML_CALLS: list[tuple[str, str, Callable[[PlexClient], list[Any]]]] = [
+    ("library_sections.xml", "/library/sections", lambda client: client.libraries()),
+    (
+        "library_movies_all.xml",
+        "/library/sections/1/all",
+        lambda client: client.library_items(1).items,
+    ),
+    (
+        "library_tvshows_all.xml",
+        "/library/sections/1/all",
+        lambda client: client.library_items(1).items,
+    ),
+    ("media_1.xml", "/library/metadata/1", lambda client: [client.metadata(1)]),
+]
+
+
+def _xml_entries(body: bytes) -> list[dict[str, Any]]:
+    """The answer's entries read independently of the client: attributes, and tag children
+    as lists (an XML attribute is a string, empty or not, as a JSON value is)."""
+    root = ElementTree.fromstring(body)  # noqa: S314 (the project's own recorded files)
+    entries = []
+    for element in root:
+        entry: dict[str, Any] = dict(element.attrib)
+        for child in element:
+            entry.setdefault(child.tag, []).append(dict(child.attrib))
+        entries.append({**{n: root.attrib[n] for n in INHERITED if n in root.attrib}, **entry})
+    return entries
+
+
+@pytest.mark.parametrize(("name", "path", "call"), XML_CALLS, ids=[c[0] for c in XML_CALLS])
+def test_a_real_xml_answer_parses_and_the_api_keeps_every_value_it_had(
+    name: str, path: str, call: Callable[[PlexClient], list[Any]]
+) -> None:
+    body = (XML / name).read_bytes()
+    client = PlexClient(BASE, "sample-token-0123456789")
+    with responses.RequestsMock() as mock:
+        mock.get(f"{BASE}{path}", body=body, content_type="text/xml;charset=utf-8")
+        results = call(client)
+
+    _assert_nothing_lost(_xml_entries(body), results)
+
+
+def _assert_nothing_lost(entries: list[dict[str, Any]], results: list[Any]) -> None:
     assert len(results) == len(entries) > 0
     lost = []
     for entry, result in zip(entries, results, strict=True):

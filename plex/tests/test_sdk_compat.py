@@ -208,10 +208,9 @@ def test_section_list(emulator: Emulator, token: str, who: str) -> None:
         assert "4K Movies" not in [d.title for d in directories]
 
 
-@emulator_pending("/library/sections/all, the spec's path for the section list")
 def test_sdk_section_list_path(sdk: PlexAPI, who: str) -> None:
-    """The spec (not any capture) puts the section list at /library/sections/all. MediaNest does
-    not call it; this records that the SDK's own call cannot reach the emulator's list."""
+    """The spec (not any capture) puts the section list at /library/sections/all; the emulator
+    answers it as /library/sections. MediaNest does not call it."""
     response = sdk.library.get_sections()
 
     assert response.object is not None
