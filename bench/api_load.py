@@ -11,7 +11,9 @@ Figures:
   1. warm cache: req/s, p50 and p99 of GET /api/v1/plex/libraries/1/items?limit=50 (a HIT);
   2. the same for GET /api/v1/ (authenticated, no Plex call), and the items/trivial ratios;
   3. cold cache: the latency of the first request for each of --pages distinct pages;
-  4. coalescing: how many requests Plex sees for --burst concurrent identical cold requests.
+  4. coalescing: how many requests Plex sees for --burst concurrent identical cold requests;
+  5. filters: a filtered page (a genre, unwatched) against the same page unfiltered, both
+     warm, requests interleaved one for one in the same run.
 
 The per-user API throttle (1200/min by default) would cap one user at 20 req/s, so gunicorn
 runs with API_THROTTLE_RATE=100000/s: the throttle's cache round trip is still measured.
@@ -31,7 +33,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
@@ -58,6 +60,7 @@ class Run:
     elapsed: float  # wall time of the whole run
     statuses: Counter[int]
     cache: Counter[str]  # X-Cache values
+    numbers: list[int] = field(default_factory=list)  # which request each latency is
 
     @property
     def rate(self) -> float:
@@ -84,14 +87,14 @@ def run_load(
     counter = iter(range(total))
     counter_lock = threading.Lock()
     barrier = threading.Barrier(concurrency + 1)
-    results: list[tuple[float, int, str]] = []
+    results: list[tuple[float, int, str, int]] = []
     results_lock = threading.Lock()
     stop_at: list[float] = [math.inf]
 
     def worker() -> None:
         session = requests.Session()
         session.headers.update(headers)
-        mine: list[tuple[float, int, str]] = []
+        mine: list[tuple[float, int, str, int]] = []
         barrier.wait()
         while time.perf_counter() < stop_at[0]:
             with counter_lock:
@@ -101,7 +104,7 @@ def run_load(
             started = time.perf_counter()
             response = session.get(f"{base}{paths(n)}", timeout=60)
             elapsed = time.perf_counter() - started
-            mine.append((elapsed, response.status_code, response.headers.get("X-Cache", "-")))
+            mine.append((elapsed, response.status_code, response.headers.get("X-Cache", "-"), n))
         session.close()
         with results_lock:
             results.extend(mine)
@@ -117,11 +120,25 @@ def run_load(
         thread.join()
     elapsed = time.perf_counter() - started
     return Run(
-        latencies=[latency for latency, _, _ in results],
+        latencies=[latency for latency, _, _, _ in results],
         elapsed=elapsed,
-        statuses=Counter(status for _, status, _ in results),
-        cache=Counter(state for _, _, state in results),
+        statuses=Counter(status for _, status, _, _ in results),
+        cache=Counter(state for _, _, state, _ in results),
+        numbers=[n for _, _, _, n in results],
     )
+
+
+def split(run: Run, ways: int) -> list[Run]:
+    """An interleaved run (request n asked for path n % ways) as one Run per path."""
+    return [
+        Run(
+            latencies=[t for t, n in zip(run.latencies, run.numbers, strict=True) if n % ways == w],
+            elapsed=run.elapsed,
+            statuses=run.statuses,
+            cache=run.cache,
+        )
+        for w in range(ways)
+    ]
 
 
 def check_ok(name: str, run: Run) -> None:
@@ -180,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
             "SECRET_KEY": "bench-secret-key-9f8e7d6c5b4a3210-not-for-production-use-xyz",
             "ALLOWED_HOSTS": "127.0.0.1",
             "API_THROTTLE_RATE": "100000/s",
+            "STATIC_ROOT": str(tmp / "static"),
         }
         try:
             setup_started = time.perf_counter()
@@ -244,6 +262,30 @@ def report(
     trivial_solo = run_load(base, headers, lambda n: TRIVIAL, solo, 1, args.duration)
     check_ok("trivial, one at a time", trivial_solo)
 
+    # 5: filters, warm: a filtered page and the same page unfiltered, interleaved.
+    filters = requests.get(f"{base}/api/v1/plex/libraries/1/filters", headers=headers, timeout=60)
+    if filters.status_code != 200:
+        raise SystemExit(f"filters: {filters.status_code} {filters.text[:300]}")
+    genre = max(filters.json()["genre"], key=lambda choice: choice["count"] or 0)
+    filtered_path = f"{ITEMS}&genre={genre['value']}&unwatched=1"
+    pair = [ITEMS, filtered_path]
+    # Pages of the same size, or the comparison would measure the item count.
+    sizes = [
+        len(requests.get(f"{base}{path}", headers=headers, timeout=60).json()["items"])
+        for path in pair
+    ]
+    if sizes[0] != sizes[1]:
+        raise SystemExit(f"filtered page has {sizes[1]} items, unfiltered {sizes[0]}")
+    check_ok("warm-up filtered", run_load(base, headers, lambda n: pair[n % 2], warm_n, conc))
+    both = run_load(base, headers, lambda n: pair[n % 2], args.requests, conc, args.duration)
+    check_ok("filtered and unfiltered", both)
+    if set(both.cache) != {"HIT"}:
+        raise SystemExit(f"filtered: expected only cache HITs, got {dict(both.cache)}")
+    unfiltered_run, filtered_run = split(both, 2)
+    both_solo = run_load(base, headers, lambda n: pair[n % 2], solo, 1, args.duration)
+    check_ok("filtered and unfiltered, one at a time", both_solo)
+    unfiltered_solo, filtered_solo = split(both_solo, 2)
+
     # 3: cold cache, each page asked once, one at a time.
     store.flushdb()
     reset_emulator_stats(plex_url)
@@ -265,6 +307,8 @@ def report(
         ("trivial GET /api/v1/", trivial, conc),
         ("warm items (HIT), sequential", items_solo, 1),
         ("trivial, sequential", trivial_solo, 1),
+        ("warm unfiltered, interleaved", unfiltered_run, conc),
+        ("warm filtered, interleaved", filtered_run, conc),
         ("cold items, 1st request/page", cold, 1),
         ("burst, identical cold", burst, args.burst_threads),
     ]
@@ -282,6 +326,18 @@ def report(
     print(f"  p50 ratio items/trivial:        {items.pct(50) / trivial.pct(50):.2f}")
     print(f"  p99 ratio items/trivial:        {items.pct(99) / trivial.pct(99):.2f}")
     print(f"  sequential p50 ratio:           {items_solo.pct(50) / trivial_solo.pct(50):.2f}")
+    print()
+    print(
+        f"Filtered ({genre['title']}, unwatched) vs unfiltered, warm, interleaved, "
+        f"{sizes[0]} items a page each:"
+    )
+    ratios = [
+        ("p50", filtered_run.pct(50) / unfiltered_run.pct(50)),
+        ("p99", filtered_run.pct(99) / unfiltered_run.pct(99)),
+        ("sequential p50", filtered_solo.pct(50) / unfiltered_solo.pct(50)),
+    ]
+    for name, ratio in ratios:
+        print(f"  {name + ' ratio filtered/unfiltered:':<42} {ratio:.2f}")
     print()
     print(f"Cold cache ({args.pages} distinct pages, offset 0..{(args.pages - 1) * 50}):")
     print(f"  p50 {cold.pct(50):.2f} ms, p99 {cold.pct(99):.2f} ms, X-Cache {dict(cold.cache)}")

@@ -47,7 +47,6 @@ sys.path.insert(0, str(ROOT))
 
 from harness.stack import (  # noqa: E402
     RedisServer,
-    manage,
     prepare_site,
     start_emulator,
     start_gunicorn,
@@ -288,7 +287,6 @@ def main() -> int:
         hostile_proc, hostile = start_hostile(env, emulator)
         recorder_proc, recorder = start_hostile(env, emulator)
         processes += [hostile_proc, recorder_proc]
-        manage(env, "collectstatic", "--noinput")
         api_token = prepare_site(env, emulator_url=hostile, username="ann", plex_token=OWNER_TOKEN)
         app_proc, app = start_gunicorn(
             env, workers=WORKERS, threads=THREADS, log=tmp / "gunicorn.log"

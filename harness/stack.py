@@ -88,9 +88,13 @@ def manage(env: dict[str, str], *args: str, timeout: float = 120) -> str:
 
 
 def prepare_site(env: dict[str, str], *, emulator_url: str, username: str, plex_token: str) -> str:
-    """Migrate, create a user with that Plex token, point the site at the emulator; returns
-    the user's API token (the last line `plex_user` prints)."""
+    """Migrate, collect the static files unless DEBUG is on (with it off, pages name their CSS
+    from collectstatic's manifest, as in production), create a user with that Plex token,
+    point the site at the emulator; returns the user's API token (the last line `plex_user`
+    prints)."""
     manage(env, "migrate", "--noinput")
+    if env.get("DEBUG", "0") != "1":
+        manage(env, "collectstatic", "--noinput")
     last = manage(env, "plex_user", username, "--plex-token", plex_token).strip().splitlines()[-1]
     if not last.startswith("API token: "):
         raise RuntimeError(f"plex_user printed no API token: {last!r}")

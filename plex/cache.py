@@ -3,7 +3,9 @@ one upstream request per key however many people ask at once.
 
 Each entry is kept twice: `key` for its TTL (a HIT), and `key:stale` for a day (configurable)
 as the last good copy. When Plex is unavailable the last good copy is served as STALE instead
-of an error; a failure never overwrites good data. Only a 404 removes both copies.
+of an error; a failure never overwrites good data. Only a 404 or 403 removes both copies.
+A key may end in a generation (`...@g3`): a new generation makes every fresh copy of the
+older ones unreachable at once, while the last good copy, kept without it, stays for outages.
 
 Concurrent misses for one key coalesce through the cache itself (an `add`, which is Redis
 `SET NX`), so they coalesce across threads, worker processes and hosts: one caller loads from
@@ -101,6 +103,11 @@ class Bulkhead:
         return oldest is not None and time.monotonic() - oldest > self.slow_after
 
 
+def stale_key(key: str) -> str:
+    """Where the last good copy of `key` is kept: without the key's generation, if any."""
+    return f"{key.partition('@')[0]}:stale"
+
+
 @dataclass(frozen=True, slots=True)
 class Cached(Generic[T]):
     """A value and where it came from: HIT (cache), MISS (Plex, just now) or STALE (the last
@@ -173,14 +180,28 @@ class PlexCache:
         self._safe(lambda: self.cache.delete(f"{key}:failed"))
         return self._load(key, ttl, loader, lock_key, owner)
 
+    def generation(self, key: str) -> int:
+        """The generation counter at `key` (0 until advanced, or while the cache is down)."""
+        value, _ = self._safe(lambda: self.cache.get(key))
+        return value if isinstance(value, int) else 0
+
+    def advance(self, key: str) -> None:
+        """Move the counter at `key` on: keys made with the old generation are out of date."""
+
+        def bump() -> None:
+            if not self.cache.add(key, 1, timeout=None):
+                self.cache.incr(key)
+
+        self._safe(bump)
+
     def forget(self, key: str) -> None:
-        self._safe(lambda: self.cache.delete_many([key, f"{key}:stale"]))
+        self._safe(lambda: self.cache.delete_many([key, stale_key(key)]))
 
     def _turned_away(self, key: str, ttl: int, loader: Callable[[], T]) -> Cached[T]:
         """No slot to wait on Plex in: the last good copy, or a fast "try again"; or, when the
         cache has just gone down (the slots were held by calls stuck on it, not on Plex),
         Plex itself."""
-        stale, cache_ok = self._safe(lambda: self.cache.get(f"{key}:stale"))
+        stale, cache_ok = self._safe(lambda: self.cache.get(stale_key(key)))
         if not cache_ok:
             return self._miss(key, ttl, loader, cache_ok)
         size = self.bulkhead.size if self.bulkhead else 0
@@ -193,7 +214,7 @@ class PlexCache:
         raise error
 
     def _stale_or_raise(self, key: str, error: PlexError) -> Cached[Any]:
-        stale, _ = self._safe(lambda: self.cache.get(f"{key}:stale"))
+        stale, _ = self._safe(lambda: self.cache.get(stale_key(key)))
         if stale is not None:
             return self._from_envelope(stale, "STALE", error)
         raise error
@@ -227,7 +248,7 @@ class PlexCache:
                 self._safe(lambda: self.cache.set(key, envelope, timeout=ttl))
                 if self.stale_ttl > ttl:  # else the fresh copy already outlives any stale one
                     self._safe(
-                        lambda: self.cache.set(f"{key}:stale", envelope, timeout=self.stale_ttl)
+                        lambda: self.cache.set(stale_key(key), envelope, timeout=self.stale_ttl)
                     )
             except RecursionError:
                 # Nested hundreds of levels deep (a real answer has about six): too deep to

@@ -11,7 +11,8 @@ asks them to sign in again; a 401 that does not confirm is a refusal of that one
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from django.conf import settings
@@ -20,6 +21,8 @@ from django.utils import timezone
 
 from plex.cache import Cached, PlexCache
 from plex.client import (
+    CHOICE_FIELDS,
+    FilterChoice,
     Image,
     Library,
     MediaItem,
@@ -96,6 +99,20 @@ def public_server_name() -> str:
     return config.public_name if config is not None else "Plex"
 
 
+# Answers that hold no watch state: kept across a user's watch generations.
+_WITHOUT_WATCH_STATE = frozenset({"server", "libraries", "choices"})
+FILTER_COUNT_MAX = 40  # a field's choices are counted when it has at most this many
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryFilters:
+    """A library's filter choices, each with the number of items it would show (None when the
+    field has too many values to count), and how many items the user has not watched."""
+
+    choices: dict[str, list[tuple[FilterChoice, int | None]]]
+    unwatched: int
+
+
 def _digest(*parts: object) -> str:
     """Arguments in a cache key, hashed: keys stay short and never hold a search query."""
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:24]
@@ -109,6 +126,8 @@ class PlexService:
         self.client: PlexClient = client_for(config.address, token)
         self._access = access_key(token)
         self._server = config.machine_identifier or _digest(config.base_url)
+        self._generation_key = f"plex:v1:{self._server}:{self._access}:watch-generation"
+        self._generation: int | None = None
         connections = current()
         self.cache = PlexCache(
             stale_ttl=settings.PLEX_CACHE_STALE_TTL,
@@ -143,13 +162,22 @@ class PlexService:
     ) -> Cached[T]:
         """The one path to Plex: cached per server and per token's access, or, for `shared`
         values that are the same for everyone allowed to ask (image bytes, asked for after
-        an access check), per server only."""
+        an access check), per server only. Answers that carry this user's watch state are
+        keyed by their watch generation too: marking something watched moves it on, and all
+        of them (the item, its show, the pages and rows that show it) are asked anew."""
         scope = "shared" if shared else self._access
         key = f"plex:v1:{self._server}:{scope}:{kind}:{_digest(*args)}"
+        if not shared and kind not in _WITHOUT_WATCH_STATE:
+            key = f"{key}@g{self._watch_generation()}"
         try:
             return self.cache.fetch(key, ttl, load)
         except PlexAuthError as exc:
             raise self._refusal(exc) from exc
+
+    def _watch_generation(self) -> int:
+        if self._generation is None:  # once per request: a request sees one generation
+            self._generation = self.cache.generation(self._generation_key)
+        return self._generation
 
     def _refusal(self, exc: PlexAuthError) -> PlexError:
         """A 401 for one resource may be a proxy's hiccup or a resource the server keeps from
@@ -178,19 +206,81 @@ class PlexService:
         limit: int,
         sort: str | None = None,
         include_collections: bool = False,
+        filters: Mapping[str, str] | None = None,
     ) -> Cached[Page]:
+        wanted = dict(sorted((filters or {}).items()))  # one key whatever the order given
         return self._cached(
             "items",
             settings.PLEX_CACHE_TTL_ITEMS,
             lambda: self.client.library_items(
-                key, offset=offset, limit=limit, sort=sort, include_collections=include_collections
+                key,
+                offset=offset,
+                limit=limit,
+                sort=sort,
+                include_collections=include_collections,
+                filters=wanted,
             ),
             key,
             offset,
             limit,
             sort,
             include_collections,
+            wanted,
         )
+
+    def filter_choices(self, key: str) -> Cached[dict[str, list[FilterChoice]]]:
+        """What a library can be filtered by: field -> the values Plex lists for it."""
+        return self._cached(
+            "choices",
+            settings.PLEX_CACHE_TTL_LIBRARIES,
+            lambda: {field: self.client.filter_choices(key, field) for field in CHOICE_FIELDS},
+            key,
+        )
+
+    def filters(self, key: str) -> Cached[LibraryFilters]:
+        """The filter choices with how many of this user's items each would show, and how
+        many they have not watched. Plex's filter lists carry no counts: each is one
+        count-only request (a page of size 0), so a field with more than FILTER_COUNT_MAX
+        values (years, in a big library) goes without them."""
+        choices = self.filter_choices(key).value
+
+        def load() -> LibraryFilters:
+            def count(name: str, value: str) -> int:
+                filtered = {name: value}
+                return self.client.library_items(key, 0, 0, filters=filtered).total_size
+
+            counted = {
+                field: [
+                    (choice, count(field, choice.value) if len(found) <= FILTER_COUNT_MAX else None)
+                    for choice in found
+                ]
+                for field, found in choices.items()
+            }
+            return LibraryFilters(choices=counted, unwatched=count("unwatched", "1"))
+
+        return self._cached("filters", settings.PLEX_CACHE_TTL_ITEMS, load, key)
+
+    def continue_watching(self, limit: int = 20) -> Cached[list[MediaItem]]:
+        return self._cached(
+            "continue",
+            settings.PLEX_CACHE_TTL_ITEMS,
+            lambda: self.client.continue_watching(limit=limit),
+            limit,
+        )
+
+    def mark_watched(self, rating_key: str, watched: bool = True) -> Cached[MediaItem]:
+        """Mark an item (a show or season: every episode) watched or unwatched on Plex, for
+        this user alone, and return it as Plex now has it. Only once Plex said yes is this
+        user's watch generation moved on, so their cached answers are asked anew; a failure
+        changes nothing. No other user's cache is touched."""
+        mark = self.client.scrobble if watched else self.client.unscrobble
+        try:
+            mark(rating_key)
+        except PlexAuthError as exc:
+            raise self._refusal(exc) from exc
+        self.cache.advance(self._generation_key)
+        self._generation = None
+        return self.metadata(rating_key)
 
     def collections(self, key: str) -> Cached[list[MediaItem]]:
         return self._cached(

@@ -16,6 +16,8 @@ from rest_framework import serializers
 
 from plex.client import Library, MediaItem, Page, ServerInfo
 from plex.images import ART, POSTER, image_url
+from plex.links import play_url
+from plex.services import LibraryFilters
 
 
 def _unix(value: datetime | None) -> int | None:
@@ -54,8 +56,17 @@ def _int(json: str, attr: str, help_text: str = "") -> Field:
     )
 
 
-def _float(json: str, attr: str) -> Field:
-    return (json, attr, _same, lambda: serializers.FloatField(allow_null=True))
+def _float(json: str, attr: str, help_text: str = "") -> Field:
+    return (
+        json,
+        attr,
+        _same,
+        lambda: serializers.FloatField(allow_null=True, help_text=help_text),
+    )
+
+
+def _bool(json: str, attr: str, help_text: str = "") -> Field:
+    return (json, attr, _same, lambda: serializers.BooleanField(help_text=help_text))
 
 
 def _time(json: str, attr: str) -> Field:
@@ -93,7 +104,10 @@ ITEM_FIELDS: list[Field] = [
     _time("addedAt", "added_at"),
     _time("updatedAt", "updated_at"),
     _int("viewCount", "view_count"),
+    _int("viewOffset", "view_offset", "Milliseconds into the item, while part-watched"),
     _time("lastViewedAt", "last_viewed_at"),
+    _bool("watched", "watched", "Seen to the end (a show or season: every episode)"),
+    _float("progress", "progress", "How much is watched, 0 to 1"),
     _str("parentRatingKey", "parent_rating_key"),
     _str("parentTitle", "parent_title"),
     _int("parentIndex", "parent_index"),
@@ -103,7 +117,8 @@ ITEM_FIELDS: list[Field] = [
     _image("grandparentThumb", "grandparent_thumb", _poster),
     _int("index", "index"),
     _int("childCount", "child_count"),
-    _int("leafCount", "leaf_count"),
+    _int("leafCount", "leaf_count", "Episodes of a show or season, tracks of an album"),
+    _int("viewedLeafCount", "viewed_leaf_count", "Of those, how many this user watched"),
     _float("rating", "rating"),
     _float("audienceRating", "audience_rating"),
     _str("contentRating", "content_rating"),
@@ -146,12 +161,15 @@ def _render(fields: list[Field], obj: object) -> dict[str, Any]:
     return {json: convert(getattr(obj, attr)) for json, attr, convert, _ in fields}
 
 
-def item_json(item: MediaItem) -> dict[str, Any]:
-    return _render(ITEM_FIELDS, item)
+def item_json(item: MediaItem, server: str = "") -> dict[str, Any]:
+    """An item as the API sends it; `server` (the machine identifier) makes its playUrl."""
+    data = _render(ITEM_FIELDS, item)
+    data["playUrl"] = play_url(server, item.rating_key)
+    return data
 
 
-def items_json(items: Iterable[MediaItem]) -> list[dict[str, Any]]:
-    return [_render(ITEM_FIELDS, item) for item in items]
+def items_json(items: Iterable[MediaItem], server: str = "") -> list[dict[str, Any]]:
+    return [item_json(item, server) for item in items]
 
 
 def library_json(library: Library) -> dict[str, Any]:
@@ -162,13 +180,27 @@ def server_json(info: ServerInfo) -> dict[str, Any]:
     return _render(SERVER_FIELDS, info)
 
 
-def page_json(page: Page, limit: int) -> dict[str, Any]:
+def page_json(page: Page, limit: int, server: str = "") -> dict[str, Any]:
     return {
-        "items": items_json(page.items),
+        "items": items_json(page.items, server),
         "totalSize": page.total_size,
         "offset": page.offset,
         "limit": limit,
     }
+
+
+def filters_json(filters: LibraryFilters) -> dict[str, Any]:
+    """{"genre": [{"value": "37", "title": "Comedy", "count": 12}, ...], ..., "unwatched":
+    {"count": 40}}: each key is the parameter libraries/KEY/items takes."""
+    data: dict[str, Any] = {
+        field: [
+            {"value": choice.value, "title": choice.title, "count": count}
+            for choice, count in found
+        ]
+        for field, found in filters.choices.items()
+    }
+    data["unwatched"] = {"count": filters.unwatched}
+    return data
 
 
 # -- schema only -------------------------------------------------------------------------
@@ -178,7 +210,16 @@ def _serializer(name: str, fields: list[Field]) -> type[serializers.Serializer]:
     return type(name, (serializers.Serializer,), {json: make() for json, _, _, make in fields})
 
 
-MediaItemSchema = _serializer("MediaItem", ITEM_FIELDS)
+MediaItemSchema = type(
+    "MediaItem",
+    (_serializer("MediaItemFields", ITEM_FIELDS),),
+    {
+        "playUrl": serializers.URLField(
+            allow_null=True,
+            help_text="Plex Web's page for the item on this server, to play it there",
+        )
+    },
+)
 LibrarySchema = _serializer("Library", LIBRARY_FIELDS)
 ServerSchema = _serializer("Server", SERVER_FIELDS)
 
@@ -188,6 +229,26 @@ class PageSchema(serializers.Serializer):
     totalSize = serializers.IntegerField()  # Plex's name
     offset = serializers.IntegerField()
     limit = serializers.IntegerField()
+
+
+class FilterChoiceSchema(serializers.Serializer):
+    value = serializers.CharField(help_text="What the items parameter of the same name takes")
+    title = serializers.CharField()
+    count = serializers.IntegerField(
+        allow_null=True, help_text="Items it shows; null when the field has too many values"
+    )
+
+
+class UnwatchedSchema(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Items this user has not watched")
+
+
+class FiltersSchema(serializers.Serializer):
+    genre = FilterChoiceSchema(many=True)
+    year = FilterChoiceSchema(many=True)
+    decade = FilterChoiceSchema(many=True)
+    contentRating = FilterChoiceSchema(many=True)  # Plex's name
+    unwatched = UnwatchedSchema()
 
 
 class ErrorSchema(serializers.Serializer):

@@ -14,6 +14,7 @@ from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.decorators import api_view, renderer_classes
+from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,10 +23,12 @@ from rest_framework.reverse import reverse
 from plex.api import params
 from plex.api.representations import (
     ErrorSchema,
+    FiltersSchema,
     LibrarySchema,
     MediaItemSchema,
     PageSchema,
     ServerSchema,
+    filters_json,
     item_json,
     items_json,
     library_json,
@@ -33,6 +36,7 @@ from plex.api.representations import (
     server_json,
 )
 from plex.cache import Cached
+from plex.client import CHOICE_FIELDS
 from plex.services import PlexService
 
 ERRORS = {
@@ -97,6 +101,7 @@ def api_root(request: Request) -> Response:
             "libraries": reverse("plex-api:libraries", request=request),
             "search": reverse("plex-api:search", request=request),
             "recentlyAdded": reverse("plex-api:recently-added", request=request),
+            "continueWatching": reverse("plex-api:continue-watching", request=request),
             "schema": reverse("schema", request=request),
         }
     )
@@ -121,20 +126,85 @@ def libraries(request: Request) -> Response:
 @_schema(PageSchema, params.ItemsParams)
 @api_view(["GET"])
 def library_items(request: Request, key: str) -> Response:
-    """A page of a library's items, sorted."""
-    query = params.validated(params.ItemsParams, request)
-    result = _service(request).library_items(
-        key, query["offset"], query["limit"], query.get("sort"), query["includeCollections"]
+    """A page of a library's items, sorted, and narrowed by any of its filters (combined)."""
+    checked = params.checked(params.ItemsParams, request)
+    query, filters = checked.validated_data, checked.filters()
+    service = _service(request)
+    _check_filter_values(service, key, filters)
+    result = service.library_items(
+        key,
+        query["offset"],
+        query["limit"],
+        query.get("sort"),
+        query["includeCollections"],
+        filters,
     )
-    return _answer(result, page_json(result.value, query["limit"]))
+    return _answer(result, page_json(result.value, query["limit"], _server_id(service)))
+
+
+def _check_filter_values(service: PlexService, key: str, filters: dict[str, str]) -> None:
+    """A filter value the library does not have is a 400 naming the parameter: Plex would
+    answer an empty page, which reads as "nothing matches" rather than "no such genre"."""
+    listed = [name for name in filters if name in CHOICE_FIELDS]
+    if not listed:
+        return
+    choices = service.filter_choices(key).value
+    for name in listed:
+        values = {choice.value for choice in choices.get(name, [])}
+        if filters[name] not in values:
+            raise ValidationError(
+                {name: [f"This library has no {name} {filters[name]!r}; see its filters."]}
+            )
+
+
+@_schema(FiltersSchema)
+@api_view(["GET"])
+def library_filters(request: Request, key: str) -> Response:
+    """What a library's items can be filtered by, with how many items each choice shows
+    (null where a field has too many values to count) and how many are unwatched."""
+    result = _service(request).filters(key)
+    return _answer(result, filters_json(result.value))
+
+
+@_schema(MediaItemSchema(many=True), params.ContinueParams)
+@api_view(["GET"])
+def continue_watching(request: Request) -> Response:
+    """What this user started and did not finish, and the next episode of the shows they
+    are watching, most recent first."""
+    query = params.validated(params.ContinueParams, request)
+    service = _service(request)
+    result = service.continue_watching(query["limit"])
+    return _answer(result, items_json(result.value, _server_id(service)))
+
+
+@extend_schema(
+    methods=["POST"], responses={200: MediaItemSchema, **ERRORS}, request=None,
+    description="Mark the item watched for this user (a show or season: every episode).",
+)  # fmt: skip
+@extend_schema(
+    methods=["DELETE"], responses={200: MediaItemSchema, **ERRORS}, request=None,
+    description="Mark the item unwatched for this user (a show or season: every episode).",
+)  # fmt: skip
+@api_view(["POST", "DELETE"])
+def item_watched(request: Request, rating_key: str) -> Response:
+    """Mark an item watched (POST) or unwatched (DELETE) on Plex, for this user alone; the
+    answer is the item as Plex now has it."""
+    service = _service(request)
+    result = service.mark_watched(rating_key, watched=request.method == "POST")
+    return _answer(result, item_json(result.value, _server_id(service)))
+
+
+def _server_id(service: PlexService) -> str:
+    return service.config.machine_identifier
 
 
 @_schema(MediaItemSchema(many=True))
 @api_view(["GET"])
 def library_collections(request: Request, key: str) -> Response:
     """The collections of a library."""
-    result = _service(request).collections(key)
-    return _answer(result, items_json(result.value))
+    service = _service(request)
+    result = service.collections(key)
+    return _answer(result, items_json(result.value, _server_id(service)))
 
 
 @_schema(PageSchema, params.PageParams)
@@ -142,24 +212,27 @@ def library_collections(request: Request, key: str) -> Response:
 def collection_items(request: Request, rating_key: str) -> Response:
     """A page of a collection's items."""
     query = params.validated(params.PageParams, request)
-    result = _service(request).collection_items(rating_key, query["offset"], query["limit"])
-    return _answer(result, page_json(result.value, query["limit"]))
+    service = _service(request)
+    result = service.collection_items(rating_key, query["offset"], query["limit"])
+    return _answer(result, page_json(result.value, query["limit"], _server_id(service)))
 
 
 @_schema(MediaItemSchema)
 @api_view(["GET"])
 def item(request: Request, rating_key: str) -> Response:
     """One item with its details (genres, directors, cast...)."""
-    result = _service(request).metadata(rating_key)
-    return _answer(result, item_json(result.value))
+    service = _service(request)
+    result = service.metadata(rating_key)
+    return _answer(result, item_json(result.value, _server_id(service)))
 
 
 @_schema(MediaItemSchema(many=True))
 @api_view(["GET"])
 def item_children(request: Request, rating_key: str) -> Response:
     """A show's seasons, a season's episodes, an artist's albums, an album's tracks."""
-    result = _service(request).children(rating_key)
-    return _answer(result, items_json(result.value))
+    service = _service(request)
+    result = service.children(rating_key)
+    return _answer(result, items_json(result.value, _server_id(service)))
 
 
 @_schema(MediaItemSchema(many=True), params.SearchParams)
@@ -167,8 +240,9 @@ def item_children(request: Request, rating_key: str) -> Response:
 def search(request: Request) -> Response:
     """Items matching `q` in every library this user can see, best match first."""
     query = params.validated(params.SearchParams, request)
-    result = _service(request).search(query["q"], query.get("type"), query["limit"])
-    return _answer(result, items_json(result.value))
+    service = _service(request)
+    result = service.search(query["q"], query.get("type"), query["limit"])
+    return _answer(result, items_json(result.value, _server_id(service)))
 
 
 @_schema(MediaItemSchema(many=True), params.RecentParams)
@@ -176,8 +250,9 @@ def search(request: Request) -> Response:
 def recently_added(request: Request) -> Response:
     """The newest items, across the libraries this user can see."""
     query = params.validated(params.RecentParams, request)
-    result = _service(request).recently_added(query.get("type"), query["limit"])
-    return _answer(result, items_json(result.value))
+    service = _service(request)
+    result = service.recently_added(query.get("type"), query["limit"])
+    return _answer(result, items_json(result.value, _server_id(service)))
 
 
 def _etag_matches(etag: str, if_none_match: str) -> bool:

@@ -2,7 +2,7 @@
 as it is. See client.py for the one request path, errors.py for the exception tree."""
 
 from .breaker import PlexBreaker, make_breaker
-from .client import PlexClient, type_id
+from .client import CHOICE_FIELDS, FILTER_FIELDS, PlexClient, type_id
 from .errors import (
     PlexAuthError,
     PlexBadRequest,
@@ -14,10 +14,22 @@ from .errors import (
 )
 from .guard import Guard
 from .session import make_session
-from .types import TYPE_IDS, Image, Library, MediaItem, Page, ServerIdentity, ServerInfo
+from .types import (
+    TYPE_IDS,
+    FilterChoice,
+    Image,
+    Library,
+    MediaItem,
+    Page,
+    ServerIdentity,
+    ServerInfo,
+)
 
 __all__ = [
+    "CHOICE_FIELDS",
+    "FILTER_FIELDS",
     "TYPE_IDS",
+    "FilterChoice",
     "Guard",
     "Image",
     "Library",

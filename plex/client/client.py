@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -31,6 +31,7 @@ from .session import RETRY_BACKOFF_MAX, RETRY_TOTAL, make_adapter, make_session
 from .types import (
     MEDIA_TYPES,
     TYPE_IDS,
+    FilterChoice,
     Image,
     Library,
     MediaItem,
@@ -153,6 +154,7 @@ class PlexClient:
         auth: bool = True,
         accept: str = "application/json",
         max_bytes: int = MAX_JSON_BYTES,
+        once: bool = False,
     ) -> T:
         headers = dict(self._headers)
         headers["Accept"] = accept
@@ -169,7 +171,10 @@ class PlexClient:
 
         def guarded() -> T:
             # Inside the breaker: sending, reading and parsing all count for the circuit.
-            session = self.trial_session if self.breaker.in_trial() else self.session
+            # One attempt for the breaker's trial, and for a change (a scrobble retried after
+            # a lost answer would count a play twice).
+            once_only = once or self.breaker.in_trial()
+            session = self.trial_session if once_only else self.session
             answer = send(
                 session,
                 "GET",
@@ -253,9 +258,16 @@ class PlexClient:
         sort: str | None = None,
         include_collections: bool = False,
         type: str | int | None = None,
+        filters: Mapping[str, str] | None = None,
     ) -> Page:
         # GET /library/sections/{key}/all: Metadata[] of a page, with totalSize and offset.
+        # `filters` are Plex's own: genre=ID, year=1994, decade=1990, contentRating=PG-13,
+        # unwatched=1 (this token's watch state); combined, they all apply.
         params: dict[str, Any] = {"sort": sort, "type": type_id(type)}
+        for name, value in (filters or {}).items():
+            if name not in FILTER_FIELDS:
+                raise ValueError(f"unknown Plex filter {name!r}")
+            params[name] = value
         if include_collections:
             params["includeCollections"] = 1
         return self._fetch(
@@ -264,6 +276,53 @@ class PlexClient:
             offset=offset,
             limit=limit,
             parse=lambda container: self._page(container, offset),
+        )
+
+    def filter_choices(self, key: str | int, field: str) -> list[FilterChoice]:
+        """The values a library's items can be filtered by on `field` (genre, year, decade,
+        contentRating), as Plex lists them."""
+        # GET /library/sections/{key}/{field}: Directory[] of {key (the value), title, fastKey}.
+        if field not in CHOICE_FIELDS:
+            raise ValueError(f"unknown Plex filter {field!r}")
+        return self._fetch(
+            f"/library/sections/{_segment(key)}/{field}",
+            parse=lambda container: [
+                FilterChoice.from_plex(entry)
+                for entry in container.get("Directory") or []
+                if isinstance(entry, dict) and entry.get("key") not in (None, "")
+            ],
+        )
+
+    def continue_watching(self, limit: int = 20) -> list[MediaItem]:
+        """What this token has started and not finished, and the next episode of the shows it
+        is watching, most recent first."""
+        try:
+            # GET /hubs/continueWatching/items: the continue-watching hub (what Plex's own
+            # apps and python-plexapi ask for).
+            items = self._fetch(
+                "/hubs/continueWatching/items", offset=0, limit=limit, parse=self._items
+            )
+        except PlexNotFound:
+            # Older servers have only on deck: GET /library/onDeck.
+            items = self._fetch("/library/onDeck", offset=0, limit=limit, parse=self._items)
+        return items[:limit]
+
+    def scrobble(self, rating_key: str | int) -> None:
+        """Mark an item watched for this token (a show or season: every episode)."""
+        self._mark("/:/scrobble", rating_key)
+
+    def unscrobble(self, rating_key: str | int) -> None:
+        """Mark an item unwatched for this token (a show or season: every episode)."""
+        self._mark("/:/unscrobble", rating_key)
+
+    def _mark(self, path: str, rating_key: str | int) -> None:
+        # GET /:/scrobble?key=RATINGKEY&identifier=com.plexapp.plugins.library (and
+        # /:/unscrobble): what python-plexapi sends; the answer's body says nothing.
+        self._call(
+            path,
+            {"key": _segment(rating_key), "identifier": LIBRARY_IDENTIFIER},
+            lambda answer: None,
+            once=True,
         )
 
     def search(self, query: str, type: str | None = None, limit: int = 20) -> list[MediaItem]:
@@ -349,6 +408,11 @@ class PlexClient:
             max_bytes=self.image_max_bytes,
         )
 
+
+# The filters library_items passes on to Plex, and those whose values Plex lists.
+CHOICE_FIELDS = ("genre", "year", "decade", "contentRating")
+FILTER_FIELDS = (*CHOICE_FIELDS, "unwatched")
+LIBRARY_IDENTIFIER = "com.plexapp.plugins.library"  # the library's plugin, for scrobbles
 
 # Container attributes a list's items inherit when they don't carry their own.
 _INHERITED = ("librarySectionID", "librarySectionTitle")

@@ -175,6 +175,10 @@ def _count(value: Any) -> int:
     return _int(value) or 0
 
 
+# Kinds whose watch state is their children's: "3 of 10 episodes watched".
+_PARENT_TYPES = frozenset(("show", "season", "artist", "album", "collection"))
+
+
 class MediaItem:
     """A movie, show, season, episode, artist, album, track or collection.
 
@@ -198,7 +202,10 @@ class MediaItem:
     duration = _Attr("duration", _int)  # milliseconds, e.g. 6086421
     added_at = _Attr("addedAt", _time)
     updated_at = _Attr("updatedAt", _time)
+    # Watch state: the token's own (Plex keeps it per account). Plex leaves these out when
+    # the item was never played; viewOffset only while part-watched.
     view_count = _Attr("viewCount", _count)
+    view_offset = _Attr("viewOffset", _int)  # milliseconds into the item
     last_viewed_at = _Attr("lastViewedAt", _time)
     # Seasons, episodes, albums and tracks
     parent_rating_key = _Attr("parentRatingKey", _str)
@@ -213,6 +220,7 @@ class MediaItem:
     index = _Attr("index", _int)  # season, episode or track number
     child_count = _Attr("childCount", _int)  # seasons of a show, items of a collection
     leaf_count = _Attr("leafCount", _int)  # episodes of a show or season
+    viewed_leaf_count = _Attr("viewedLeafCount", _int)  # of those, watched by this token
     # Ratings and details
     rating = _Attr("rating", _float)  # critics, 0-10, e.g. 6.8
     audience_rating = _Attr("audienceRating", _float)
@@ -236,6 +244,33 @@ class MediaItem:
 
     def __init__(self, data: dict[str, Any]) -> None:
         self._data = data
+
+    @property
+    def watched(self) -> bool:
+        """Seen to the end: every episode of a show or season, else played at least once."""
+        if self.type in _PARENT_TYPES:
+            leaves = self.leaf_count or 0
+            return leaves > 0 and (self.viewed_leaf_count or 0) >= leaves
+        return self.view_count > 0
+
+    @property
+    def progress(self) -> float:
+        """How much of it this token has seen, 0..1: a show's or season's share of watched
+        episodes; part of a movie or episode (viewOffset over duration); 1 once watched."""
+        if self.type in _PARENT_TYPES:
+            leaves = self.leaf_count
+            return min(1.0, (self.viewed_leaf_count or 0) / leaves) if leaves else 0.0
+        offset, duration = self.view_offset, self.duration
+        if offset and duration and offset > 0:
+            return round(min(1.0, offset / duration), 4)
+        return 1.0 if self.view_count > 0 else 0.0
+
+    @property
+    def in_progress(self) -> bool:
+        """Started and not finished: a movie or episode with a resume point."""
+        return (
+            self.type not in _PARENT_TYPES and 0.0 < self.progress < 1.0 and bool(self.view_offset)
+        )
 
     @property
     def related(self) -> bool:
@@ -262,6 +297,20 @@ class MediaItem:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._data = state
+
+
+@dataclass(frozen=True, slots=True)
+class FilterChoice:
+    """One value a library can be filtered by (`/library/sections/{key}/genre` and the like):
+    `value` is what the filter takes (a genre's id, a year, "PG-13"), `title` what people
+    read."""
+
+    value: str
+    title: str
+
+    @classmethod
+    def from_plex(cls, data: dict[str, Any]) -> FilterChoice:
+        return cls(value=_str(data.get("key")), title=_str(data.get("title")))
 
 
 @dataclass(frozen=True, slots=True)

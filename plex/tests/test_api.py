@@ -240,6 +240,16 @@ def test_children_of_a_show_are_seasons_and_of_a_season_episodes(
 
 
 @pytest.mark.django_db
+def test_search_finds_seasons_which_have_no_sort_title(owner_client: Client) -> None:
+    # Real seasons carry no titleSort; "³" folds to "3" as Plex matches it.
+    for query in ("Season 2", "³"):
+        found = get_json(owner_client, f"{API}search", q=query, type="season")
+
+        assert found, query
+        assert all(item["type"] == "season" for item in found)
+
+
+@pytest.mark.django_db
 def test_search_finds_titles_across_libraries_of_the_asked_type(owner_client: Client) -> None:
     results = get_json(owner_client, f"{API}search", q="Amélie", type="movie", limit=5)
 
