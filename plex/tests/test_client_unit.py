@@ -14,6 +14,7 @@ from responses.registries import OrderedRegistry
 from plex.client import (
     Image,
     Library,
+    MediaItem,
     Page,
     PlexAuthError,
     PlexBadRequest,
@@ -733,3 +734,87 @@ def test_404_is_not_retried(rsps, client) -> None:
     with pytest.raises(PlexNotFound):
         client.libraries()
     assert len(rsps.calls) == 1
+
+
+# -- watch state, filters, continue watching -------------------------------------------------
+
+
+def test_scrobble_sends_the_key_and_the_library_identifier_once(rsps, client) -> None:
+    # A play counted twice is a user-visible lie: a mark is one attempt, never retried.
+    rsps.get(f"{BASE}/:/scrobble", status=503)
+
+    with pytest.raises(PlexUnavailable):
+        client.scrobble("42")
+
+    assert len(rsps.calls) == 1
+    assert query_of(rsps.calls[0]) == {
+        "key": ["42"],
+        "identifier": ["com.plexapp.plugins.library"],
+    }
+
+
+def test_unscrobble_asks_the_unscrobble_endpoint(rsps, client) -> None:
+    rsps.get(f"{BASE}/:/unscrobble", body="")
+
+    client.unscrobble(7)
+
+    assert query_of(rsps.calls[0])["key"] == ["7"]
+
+
+def test_a_mark_refuses_a_key_that_is_not_digits_without_a_request(rsps, client) -> None:
+    with pytest.raises(PlexNotFound):
+        client.scrobble("1&identifier=x")
+    assert len(rsps.calls) == 0
+
+
+def test_continue_watching_falls_back_to_on_deck_on_an_older_server(rsps, client) -> None:
+    rsps.get(f"{BASE}/hubs/continueWatching/items", status=404, body=HTML_404)
+    rsps.get(f"{BASE}/library/onDeck", json=mc(Metadata=[movie("3", "Half seen")]))
+
+    assert [item.title for item in client.continue_watching(limit=5)] == ["Half seen"]
+
+
+def test_filter_choices_are_plexs_values_and_titles(rsps, client) -> None:
+    rsps.get(
+        f"{BASE}/library/sections/1/genre",
+        json=mc(
+            Directory=[
+                {"fastKey": "/library/sections/1/all?genre=89", "key": "89", "title": "Action"},
+                {"title": "no key"},
+            ]
+        ),
+    )
+
+    choices = client.filter_choices(1, "genre")
+
+    assert [(c.value, c.title) for c in choices] == [("89", "Action")]
+
+
+def test_library_items_passes_filters_on_and_refuses_unknown_ones(rsps, client) -> None:
+    rsps.get(f"{BASE}/library/sections/1/all", json=mc(totalSize=0))
+
+    client.library_items(1, filters={"genre": "89", "unwatched": "1", "decade": "1990"})
+    with pytest.raises(ValueError, match="unknown Plex filter"):
+        client.library_items(1, filters={"X-Plex-Token": "stolen"})
+
+    assert query_of(rsps.calls[0]) == {"genre": ["89"], "unwatched": ["1"], "decade": ["1990"]}
+    assert len(rsps.calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "watched", "progress"),
+    [
+        ({"type": "movie", "duration": 6_000_000}, False, 0.0),
+        ({"type": "movie", "duration": 6_000_000, "viewCount": 2}, True, 1.0),
+        ({"type": "movie", "duration": 6_000_000, "viewOffset": 1_500_000}, False, 0.25),
+        # Rewatching: watched before, part way through again.
+        ({"type": "episode", "duration": 1000, "viewOffset": 500, "viewCount": 1}, True, 0.5),
+        ({"type": "season", "leafCount": 10, "viewedLeafCount": 3}, False, 0.3),
+        ({"type": "show", "leafCount": 10, "viewedLeafCount": 10}, True, 1.0),
+        ({"type": "show", "leafCount": 0}, False, 0.0),
+    ],
+)
+def test_watch_state_in_words_a_page_can_use(data, watched, progress) -> None:
+    item = MediaItem(data)
+
+    assert (item.watched, item.progress) == (watched, progress)
