@@ -93,11 +93,15 @@ def _emulator_server() -> Iterator[Emulator]:
 @pytest.fixture
 def emulator(_emulator_server: Emulator) -> Iterator[Emulator]:
     """The Plex emulator over real sockets (it plays plex.tv too), with no fault and zeroed
-    statistics, left that way afterwards. One server for the whole run: it starts in a second."""
+    statistics, left that way afterwards, its watch state back to the seeded one. One server
+    for the whole run: it starts in a second."""
     _emulator_server.clear_fault()
     _emulator_server.reset_stats()
     yield _emulator_server
     _emulator_server.clear_fault()
+    # One emulator for the run: a test that marks something watched must not leak into the
+    # next one's expectations.
+    _emulator_server.reset_watch()
 
 
 @pytest.fixture

@@ -119,6 +119,31 @@ class Emulator:
     def reset_stats(self) -> None:
         self.state.reset_stats()
 
+    # -- watch state, per account ("owner", "friend"), as its token sees it ---------------
+
+    def watch_state(self, account: str, rating_key: str) -> dict[str, int]:
+        """What `account`'s token sees of an item's watch state: for a movie, episode or
+        track the `viewCount`, `viewOffset`, `lastViewedAt` that are set ({} when unplayed);
+        for a season, show or album `leafCount`, `viewedLeafCount` and, once played,
+        `viewCount`/`lastViewedAt`. Read from the emulator, not through HTTP."""
+        return self.state.watch(account).get(rating_key)
+
+    def watched_keys(self, account: str) -> dict[str, dict[str, int]]:
+        """Every movie, episode and track `account` has played or started: ratingKey ->
+        its state (a copy), to compute what an answer must hold."""
+        states, _, _ = self.state.watch(account).snapshot()
+        return {key: dict(state) for key, state in states.items()}
+
+    def reset_watch(self, account: str | None = None) -> None:
+        """Watch state back to the seeded one (one account, or all): tests that scrobble
+        share one emulator for the whole run."""
+        self.state.reset_watch(account)
+
+    def add_account(self, account: str, token: str, *, owner: bool = False) -> None:
+        """Another token the server accepts (a second friend...), with its own watch state.
+        It sees what the friend sees (or everything, as an owner)."""
+        self.state.add_account(account, token, owner=owner)
+
 
 def control(url: str, action: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
     """Call a control endpoint of an emulator in another process (benchmarks, subprocess tests)."""

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .library import TAG_FILTERS, Library, Section
+
+if TYPE_CHECKING:
+    from .watch import WatchState
 
 LEVEL_TYPES = {
     1: "movie",
@@ -398,15 +401,7 @@ def _ancestor(library: Library, item: dict[str, Any], kind: str) -> dict[str, An
     return current
 
 
-def _unwatched(item: dict[str, Any]) -> bool:
-    """Watch state is global in the emulator: unplayed means no viewCount (a show or season:
-    some episode unplayed)."""
-    if item["type"] in {"show", "season", "artist", "album"}:
-        return item.get("viewedLeafCount", 0) < item.get("leafCount", 0)
-    return "viewCount" not in item
-
-
-def _matcher(name: str, operator: str, value: str) -> Any:
+def _matcher(name: str, operator: str, value: str, watch: WatchState | None = None) -> Any:
     """A predicate on one item for one `field<operator>=value` of the query string."""
     values = value.split(",")
     negate = operator.startswith("!")
@@ -444,9 +439,13 @@ def _matcher(name: str, operator: str, value: str) -> Any:
         truth = values[0] not in {"0", "false", ""}
         if negate:
             truth = not truth
+        # The requesting account's state (watch.py): unplayed is no viewCount (a show or
+        # season: some episode unplayed); in progress is a viewOffset.
+        if watch is None:
+            return lambda item: truth if name == "unwatched" else not truth
         if name == "unwatched":
-            return lambda item: _unwatched(item) == truth
-        return lambda item: ("viewOffset" in item) == truth
+            return lambda item: (not watch.played(item)) == truth
+        return lambda item: watch.started(item) == truth
     if name == "contentRating":
         if negate:
             return lambda item: item.get(name) not in values
@@ -472,7 +471,10 @@ def _matcher(name: str, operator: str, value: str) -> Any:
 
 
 def apply_filters(
-    library: Library, entries: list[dict[str, Any]], pairs: list[tuple[str, str]]
+    library: Library,
+    entries: list[dict[str, Any]],
+    pairs: list[tuple[str, str]],
+    watch: WatchState | None = None,
 ) -> list[dict[str, Any]]:
     """Keep the entries every filter of the query accepts. A comma in a value is OR; the same
     field twice is AND (python-plexapi's `&=`). `show.genre=` reads an episode's show."""
@@ -483,7 +485,7 @@ def apply_filters(
         if match is None or (value == "" and match.group(2) in {"title", "studio"}):
             continue
         kind, name, operator = match.groups()
-        predicate = _matcher(name, operator, value)
+        predicate = _matcher(name, operator, value, watch)
         if predicate is None:
             continue  # not a filter the emulator knows: ignored, as real servers do
         if kind and kind not in {"collection"}:

@@ -15,6 +15,7 @@ from typing import Any
 
 from .browse import TYPE_NUMBERS, fold, listed
 from .library import PEOPLE, TAG_FILTERS, Library, Section
+from .watch import VIDEO_TYPES, WatchState
 
 # tagType of each tag array (python-plexapi's TAGTYPES; the real /library/search sample has
 # actor 6 and director 4).
@@ -130,39 +131,51 @@ def home_recently_added(
     return entries
 
 
-def on_deck(library: Library, owner: bool, section: Section | None) -> list[dict[str, Any]]:
-    """In-progress movies and episodes (a `viewOffset`), and for a show being watched with
-    nothing in progress its next unplayed episode; the most recently watched first. Watch
-    state is global in the emulator (per-token state is later work)."""
+def on_deck(
+    library: Library, owner: bool, section: Section | None, watch: WatchState | None
+) -> list[dict[str, Any]]:
+    """One account's on deck (and continue watching): its part-watched movies and episodes
+    (a `viewOffset`), and for a show it is watching with nothing in progress the unplayed
+    episode after its most recently played one; the most recent activity (`lastViewedAt`)
+    first, one entry per show. Reads only the account's overlay, never the whole library."""
+    if watch is None:
+        return []
     visible = _visible(library, owner, section)
+    states, started, totals = watch.snapshot()
     found: list[tuple[int, dict[str, Any]]] = []
-    for key, item in library.by_key.items():
-        if library.section_of[key] not in visible:
+    busy: set[str] = set()  # shows with an episode in progress
+    for key in started:
+        item = library.by_key[key]
+        if item["type"] not in VIDEO_TYPES or library.section_of[key] not in visible:
             continue
-        if item["type"] in {"movie", "episode"} and "viewOffset" in item:
-            found.append((item["lastViewedAt"], item))
-        elif item["type"] == "show" and 0 < item.get("viewedLeafCount", 0) < item["leafCount"]:
-            episodes = [
-                e
-                for season in library.children_of.get(key, [])
-                for e in library.children_of.get(season["ratingKey"], [])
-            ]
-            if any("viewOffset" in e for e in episodes):
-                continue
-            played = [i for i, e in enumerate(episodes) if "viewCount" in e]
-            last = max(played, key=lambda i: episodes[i]["lastViewedAt"])
-            following = [e for e in episodes[last + 1 :] if "viewCount" not in e]
-            if following:
-                found.append((item.get("lastViewedAt", 0), following[0]))
+        found.append((states[key]["lastViewedAt"], item))
+        if item["type"] == "episode":
+            busy.add(item["grandparentRatingKey"])
+    for key, (viewed, _, last) in totals.items():
+        show = library.by_key[key]
+        if show["type"] != "show" or key in busy or library.section_of[key] not in visible:
+            continue
+        if not 0 < viewed < show.get("leafCount", 0):
+            continue
+        episodes = watch.leaves(key)
+        played = [
+            i for i, e in enumerate(episodes) if "viewCount" in states.get(e["ratingKey"], {})
+        ]
+        latest = max(played, key=lambda i: (states[episodes[i]["ratingKey"]]["lastViewedAt"], i))
+        following = [
+            e for e in episodes[latest + 1 :] if "viewCount" not in states.get(e["ratingKey"], {})
+        ]
+        if following:
+            found.append((last, following[0]))
     found.sort(key=lambda pair: (-pair[0], int(pair[1]["ratingKey"])))
     shows: set[str] = set()  # one entry per show: its most recently watched episode
     deck = []
     for _, item in found:
-        show = item.get("grandparentRatingKey")
-        if show is not None and show in shows:
+        show_key = item.get("grandparentRatingKey")
+        if show_key is not None and show_key in shows:
             continue
-        if show is not None:
-            shows.add(show)
+        if show_key is not None:
+            shows.add(show_key)
         deck.append(listed(item))
     return deck
 
@@ -202,11 +215,13 @@ def _hub(
     return hub
 
 
-def home_hubs(library: Library, owner: bool, count: int) -> list[dict[str, Any]]:
+def home_hubs(
+    library: Library, owner: bool, count: int, watch: WatchState | None = None
+) -> list[dict[str, Any]]:
     """/hubs: Continue Watching, then Recently Added per media kind, then On Deck (xml/hubs.xml:
     `home.continue` is `mixed`, `hero` and promoted; `home.music.recent` is `?type=8`)."""
     kinds = {s.type for s in library.visible_sections(owner)}
-    deck = on_deck(library, owner, None)
+    deck = on_deck(library, owner, None, watch)
     hubs = [
         _hub(
             "home.continue",
@@ -244,14 +259,14 @@ def home_hubs(library: Library, owner: bool, count: int) -> list[dict[str, Any]]
 
 
 def section_hubs(
-    library: Library, owner: bool, section: Section, count: int
+    library: Library, owner: bool, section: Section, count: int, watch: WatchState | None = None
 ) -> list[dict[str, Any]]:
     """/hubs/sections/{key}: the section's own shelves (identifiers such as
     `movie.recentlyadded.1`, contexts `hub.movie.recentlyadded`, as real section hubs name
     them; the Music section's Stations hub of the real sample is not emulated)."""
     base = f"/library/sections/{section.key}"
     prefix = {"movie": "movie", "show": "tv", "artist": "music"}[section.type]
-    deck = on_deck(library, owner, section)
+    deck = on_deck(library, owner, section, watch)
     recent = home_recently_added(
         library,
         owner,

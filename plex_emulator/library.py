@@ -190,13 +190,6 @@ def _aside(seed: int, key: str) -> random.Random:
     return random.Random(f"{seed}:{key}")
 
 
-def _watch(item: dict[str, Any], views: int, last: int) -> None:
-    """Plays of an item, or of a show's or season's episodes: Plex omits both when unplayed."""
-    if views:
-        item["viewCount"] = views
-        item["lastViewedAt"] = last
-
-
 def title_sort(title: str) -> str:
     lowered = title.lower().lstrip("'\"")
     for article in ("the ", "a ", "an "):
@@ -228,11 +221,10 @@ class Library:
         self._make_music(self.sections[MUSIC_SECTION], max(4, shows // 2))
         self._make_collections()
         # After every item exists, and without touching self.rng (titles stay as they were):
-        # tag ids, part-watched items, and the recently-added groupings.
+        # tag ids and the recently-added groupings. Watch state is per account (watch.py).
         self.tags: dict[tuple[str, str], int] = {}  # (tag array, value) -> id
         self.tag_keys: dict[str, str] = {}  # person -> tagKey (the same across roles)
         self._tag_everything()
-        self._start_some()
         # Newest first, across sections: what /library/recentlyAdded serves. TV is grouped into
         # seasons (a season's addedAt there is its newest episode's), music into albums.
         self.season_added: dict[str, int] = {}
@@ -352,8 +344,10 @@ class Library:
                 "Role": _people(rng, 4),
             }
             if rng.random() < 0.25:
-                item["viewCount"] = rng.randint(1, 4)
-                item["lastViewedAt"] = updated + rng.randint(3_600, 86_400 * 30)
+                # Once the global watch state; drawn still, so later titles and keys stay as
+                # they were. Watch state is per account now (watch.py).
+                rng.randint(1, 4)
+                rng.randint(3_600, 86_400 * 30)
             self._register(section, item, None)
 
     def _media(self, rng: random.Random, key: str, *, uhd: bool = False) -> dict[str, Any]:
@@ -417,7 +411,6 @@ class Library:
             show["Country"] = [{"tag": aside.choice(("United States of America", "France"))}]
             self._register(section, show, None)
             leaves = 0
-            show_views, show_watched, show_last = 0, 0, 0
             for season_number in range(1, rng.randint(1, 4) + 1):
                 season_key = self._new_key()
                 season: dict[str, Any] = {
@@ -482,25 +475,12 @@ class Library:
                     episode["Director"] = _people(aside, 1)
                     episode["Writer"] = _people(aside, 1)
                     episode["Role"] = _people(aside, 2)  # guest stars
-                    if aside.random() < 0.3:
-                        _watch(episode, aside.randint(1, 3), aired + aside.randint(3_600, 86_400))
                     self._register(section, episode, season)
-                played = [e for e in self.children_of[season_key] if "viewCount" in e]
+                # viewedLeafCount, viewCount and lastViewedAt are per account (watch.py).
                 season["leafCount"] = episodes
-                season["viewedLeafCount"] = len(played)
-                _watch(
-                    season,
-                    sum(e["viewCount"] for e in played),
-                    max((e["lastViewedAt"] for e in played), default=0),
-                )
-                show_views += season.get("viewCount", 0)
-                show_watched += len(played)
-                show_last = max(show_last, season.get("lastViewedAt", 0))
                 leaves += episodes
             show["childCount"] = season_number
             show["leafCount"] = leaves
-            show["viewedLeafCount"] = show_watched
-            _watch(show, show_views, show_last)
 
     def _make_music(self, section: Section, count: int) -> None:
         rng = self.rng
@@ -673,18 +653,6 @@ class Library:
                         "tag": collection["title"],
                     }
                 )
-
-    def _start_some(self) -> None:
-        """A few unplayed movies and episodes are part-watched (`viewOffset`, ms): what
-        /library/onDeck and Continue Watching show. Drawn per item, aside from self.rng."""
-        for key, item in self.by_key.items():
-            if item["type"] not in {"movie", "episode"} or "viewCount" in item:
-                continue
-            aside = _aside(self.seed, f"{key}:progress")
-            if aside.random() >= 0.07:
-                continue
-            item["viewOffset"] = int(item["duration"] * aside.uniform(0.1, 0.8)) // 1000 * 1000
-            item["lastViewedAt"] = item["updatedAt"] + aside.randint(3_600, 86_400 * 20)
 
     # -- queries ------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 from . import browse, hubs, images, plextv
 from .library import Library, Section
 from .render import container, html_body, to_json, to_xml
+from .watch import LEAF_TYPES, WatchState, key_from_uri
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,9 @@ _ACCOUNT_DEFAULTS = {
     "subtitleMode": 1,
     "thumb": "",
 }
+# Watch state (watch.py): the spec's verbs (PUT, POST for the timeline) and GET, which real
+# servers answer too and python-plexapi sends.
+_WATCH_PATHS = {"/:/scrobble", "/:/unscrobble", "/:/timeline", "/:/progress"}
 _IMAGE_PATH = re.compile(
     r"^/library/(?:metadata|collections)/(\d+)/(thumb|art|composite)(?:/\d+)?$"
 )
@@ -89,6 +93,14 @@ class EmulatorState:
         self.plex_tv = plex_tv  # None: a bare Plex Media Server, plex.tv paths answer 404
         self.owner_token = owner_token
         self.friend_token = friend_token
+        # Token -> (account, owner?); each account has its own watch state (watch.py), made
+        # on first use. add_account() adds another friend or owner.
+        self.tokens: dict[str, tuple[str, bool]] = {
+            owner_token: ("owner", True),
+            friend_token: ("friend", False),
+        }
+        self._watch: dict[str, WatchState] = {}
+        self._watch_lock = threading.Lock()
         self.friendly_name = friendly_name
         self.version = version
         self.fault = Fault()
@@ -103,6 +115,29 @@ class EmulatorState:
             for item in library.by_key.values()
             if item["type"] in {t for t, _ in hubs.MEDIA_HUBS}
         ]
+
+    def add_account(self, account: str, token: str, *, owner: bool = False) -> None:
+        """Another token the server accepts, with watch state of its own (seeded by name)."""
+        self.tokens[token] = (account, owner)
+
+    def watch(self, account: str) -> WatchState:
+        """An account's watch state ("owner", "friend"...), seeded on first use."""
+        state = self._watch.get(account)
+        if state is not None:
+            return state
+        owner = next((o for name, o in self.tokens.values() if name == account), None)
+        if owner is None:
+            raise KeyError(account)
+        with self._watch_lock:
+            if account not in self._watch:
+                self._watch[account] = WatchState(self.library, account, owner=owner)
+            return self._watch[account]
+
+    def reset_watch(self, account: str | None = None) -> None:
+        """Watch state back to the seeded one, for one account or all."""
+        for name, state in list(self._watch.items()):
+            if account is None or name == account:
+                state.reset()
 
     def count(self, path: str, new_connection: bool) -> None:
         with self._lock:
@@ -148,7 +183,14 @@ class EmulatorState:
             score = hubs.title_score(folded, needle)
             if score is not None:
                 found.append((score, item))
-        found.sort(key=lambda pair: (-pair[0], pair[1]["titleSort"], int(pair[1]["ratingKey"])))
+        # Seasons carry no titleSort on real servers either.
+        found.sort(
+            key=lambda pair: (
+                -pair[0],
+                pair[1].get("titleSort") or pair[1]["title"].lower(),
+                int(pair[1]["ratingKey"]),
+            )
+        )
         return found
 
 
@@ -188,6 +230,7 @@ class PlexHandler(BaseHTTPRequestHandler):
         self._pairs = parse_qsl(parts.query, keep_blank_values=True)  # repeated filters: AND
         query = dict(self._pairs)
         state = self.server.state
+        self._watch: WatchState | None = None  # the requesting account's, once the token is known
         if path.startswith(CONTROL_PREFIX):
             self._control(method, path)
             return
@@ -216,7 +259,7 @@ class PlexHandler(BaseHTTPRequestHandler):
             self._send(status, body, content_type, headers)
             return
         try:
-            if method != "GET":
+            if method != "GET" and not (path in _WATCH_PATHS and method in {"PUT", "POST"}):
                 raise HttpError(405 if path != "/" else 400)
             status, body, content_type, headers = self._route(path, query)
         except HttpError as exc:
@@ -280,6 +323,28 @@ class PlexHandler(BaseHTTPRequestHandler):
             self._json(200, asdict(fault))
         elif path == f"{CONTROL_PREFIX}fault" and method == "GET":
             self._json(200, asdict(state.fault))
+        elif path == f"{CONTROL_PREFIX}watch" and method == "GET":
+            # An account's state of an item: what that account's token sees on it.
+            query = dict(self._pairs)
+            account, rating_key = query.get("account", ""), query.get("ratingKey", "")
+            if rating_key not in state.library.by_key:
+                self._json(404, {"error": "unknown ratingKey"})
+                return
+            try:
+                watched = state.watch(account).get(rating_key)
+            except KeyError:
+                self._json(404, {"error": "unknown account"})
+                return
+            self._json(200, {"account": account, "ratingKey": rating_key, **watched})
+        elif path == f"{CONTROL_PREFIX}watch/reset" and method == "POST":
+            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                payload = json.loads(self.rfile.read(length) or b"{}")
+            except ValueError as exc:
+                self._json(400, {"error": str(exc)})
+                return
+            state.reset_watch(payload.get("account") if isinstance(payload, dict) else None)
+            self._json(200, {"reset": True})
         else:
             self._json(404, {"error": "unknown control endpoint"})
 
@@ -292,14 +357,16 @@ class PlexHandler(BaseHTTPRequestHandler):
         return self.headers.get("X-Plex-Token") or query.get("X-Plex-Token", "")
 
     def _owner(self, query: dict[str, str]) -> bool:
-        """True for the owner, False for the friend; 401 for anyone else."""
+        """True for the owner, False for the friend; 401 for anyone else. Sets the account's
+        watch state for the answer."""
         token = self._token(query)
         state = self.server.state
-        if token and token == state.owner_token:
-            return True
-        if token and token == state.friend_token:
-            return False
-        raise HttpError(401)
+        known = state.tokens.get(token) if token else None
+        if known is None:
+            raise HttpError(401)
+        account, owner = known
+        self._watch = state.watch(account)
+        return owner
 
     def _paging(self, query: dict[str, str]) -> tuple[int, int | None]:
         def value(name: str) -> str | None:
@@ -318,6 +385,8 @@ class PlexHandler(BaseHTTPRequestHandler):
     def _answer(
         self, document: dict[str, Any], headers: dict[str, str] | None = None
     ) -> tuple[int, bytes, str, dict[str, str]]:
+        if self._watch is not None:
+            document = self._watch.render(document)  # the token's own viewCount, viewOffset...
         if "application/json" in (self.headers.get("Accept") or ""):
             return 200, to_json(document), "application/json", headers or {}
         return 200, to_xml(document), "text/xml;charset=utf-8", headers or {}
@@ -359,6 +428,8 @@ class PlexHandler(BaseHTTPRequestHandler):
             or any(path.startswith(f"{p}/") for p in _OWNER_ONLY if p != "/library")
         ):
             raise HttpError(403)
+        if path in _WATCH_PATHS:
+            return self._watch_action(path, query, owner)
         if path == "/":
             return self._answer(self._root())
         if path == "/accounts":
@@ -406,13 +477,14 @@ class PlexHandler(BaseHTTPRequestHandler):
             "/hubs/home/continueWatching",
             "/hubs/continueWatching/items",
         }:
-            return self._paged(hubs.on_deck(library, owner, None), query, dict(hubs.CONTAINER))
+            deck = hubs.on_deck(library, owner, None, self._watch)
+            return self._paged(deck, query, dict(hubs.CONTAINER))
         if match := re.fullmatch(r"/hubs/sections/(\d+)(/continueWatching/items)?", path):
             section = self._section_for(match.group(1), owner)
             if match.group(2):
-                entries = hubs.on_deck(library, owner, section)
+                entries = hubs.on_deck(library, owner, section, self._watch)
                 return self._paged(entries, query, dict(hubs.CONTAINER))
-            found = hubs.section_hubs(library, owner, section, self._count(query))
+            found = hubs.section_hubs(library, owner, section, self._count(query), self._watch)
             attributes = {
                 "allowSync": True,
                 "identifier": "com.plexapp.plugins.library",
@@ -422,10 +494,10 @@ class PlexHandler(BaseHTTPRequestHandler):
             }
             return self._answer(container(attributes, Hub=found))
         if path == "/hubs":
-            found = hubs.home_hubs(library, owner, self._count(query))
+            found = hubs.home_hubs(library, owner, self._count(query), self._watch)
             return self._answer(container({"allowSync": True, **_LIBRARY}, Hub=found))
         if path == "/hubs/continueWatching":
-            found = hubs.home_hubs(library, owner, self._count(query))[:1]
+            found = hubs.home_hubs(library, owner, self._count(query), self._watch)[:1]
             return self._answer(container({"allowSync": True, **_LIBRARY}, Hub=found))
         if path == "/hubs/search":
             return self._hub_search(query, owner)
@@ -448,6 +520,51 @@ class PlexHandler(BaseHTTPRequestHandler):
             body = images.render(path, 256, 256, kind)
             return 200, body, f"image/{kind.lower()}", {}
         raise HttpError(404)
+
+    def _watch_action(
+        self, path: str, query: dict[str, str], owner: bool
+    ) -> tuple[int, bytes, str, dict[str, str]]:
+        """/:/scrobble and /:/unscrobble (`key` = ratingKey, or the spec's `uri`; a show, season,
+        artist, album or collection stands for its episodes or tracks), /:/progress
+        (python-plexapi's updateProgress) and /:/timeline (a player's report): for the
+        requesting token's account alone. 400 without a key or with another `identifier`
+        (required but for the timeline, whose spec lists none), 404 for an item the token
+        cannot see. The spec's 200 for scrobble is text/html with no schema: an empty body
+        (python-plexapi parses an empty answer as None); the timeline's is a MediaContainer."""
+        library = self.server.state.library
+        watch = self._watch
+        assert watch is not None  # set by _owner
+        identifier = query.get("identifier")
+        if identifier != _LIBRARY["identifier"] and (path != "/:/timeline" or identifier):
+            raise HttpError(400)
+        if path == "/:/timeline":
+            key = query.get("ratingKey") or key_from_uri(query.get("key", ""))
+        else:
+            key = query.get("key") or key_from_uri(query.get("uri", ""))
+        if not key:
+            raise HttpError(400)
+        item = library.by_key.get(key)
+        if item is None or not library.can_see(key, owner):
+            raise HttpError(404)
+        if path == "/:/scrobble":
+            watch.scrobble(key)
+            return 200, b"", "text/html", {}
+        if path == "/:/unscrobble":
+            watch.unscrobble(key)
+            return 200, b"", "text/html", {}
+        if item["type"] not in LEAF_TYPES:
+            raise HttpError(400)
+        try:
+            offset = int(query["time"])
+            duration = int(query["duration"]) if query.get("duration") else None
+        except (KeyError, ValueError):
+            raise HttpError(400) from None
+        if query.get("state", "stopped") not in {"stopped", "buffering", "playing", "paused"}:
+            raise HttpError(400)
+        watch.progress(key, offset, duration)
+        if path == "/:/progress":
+            return 200, b"", "text/html", {}
+        return self._answer(container({}))
 
     def _root(self) -> dict[str, Any]:
         state = self.server.state
@@ -617,7 +734,8 @@ class PlexHandler(BaseHTTPRequestHandler):
         if action == "recentlyAdded":
             return self._recently_added(query, owner, section)
         if action == "onDeck":
-            return self._paged(hubs.on_deck(library, owner, section), query, dict(hubs.CONTAINER))
+            deck = hubs.on_deck(library, owner, section, self._watch)
+            return self._paged(deck, query, dict(hubs.CONTAINER))
         if action in browse.FILTER_ENDPOINTS:
             level = self._level(query)
             if level and level not in _levels(section):
@@ -628,7 +746,9 @@ class PlexHandler(BaseHTTPRequestHandler):
 
     def _filter(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
         try:
-            return browse.apply_filters(self.server.state.library, entries, self._pairs)
+            return browse.apply_filters(
+                self.server.state.library, entries, self._pairs, self._watch
+            )
         except browse.BadFilter:
             raise HttpError(400) from None
 
@@ -783,7 +903,7 @@ class PlexHandler(BaseHTTPRequestHandler):
                     "title": "All episodes",
                     "leafCount": item.get("leafCount", 0),
                     "thumb": item["thumb"],
-                    "viewedLeafCount": item.get("viewedLeafCount", 0),
+                    "viewedLeafCount": self._watch.viewed(rating_key) if self._watch else 0,
                     # Like a grouped season: when its newest episode was added.
                     "addedAt": max(
                         library.added_at(season) for season in library.children_of[rating_key]

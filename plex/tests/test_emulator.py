@@ -510,3 +510,254 @@ def test_a_20000_movie_library_serves_page_2() -> None:
     assert [item["ratingKey"] for item in body["Metadata"]] == [
         item["ratingKey"] for item in expected[50:100]
     ]
+
+
+# -- watch state, per token ------------------------------------------------------------------
+
+LIBRARY_ID = "com.plexapp.plugins.library"
+
+
+@pytest.fixture
+def fresh_watch(emulator: Emulator) -> Any:
+    emulator.reset_watch()
+    yield
+    emulator.reset_watch()
+
+
+def _first(emulator: Emulator, kind: str, section: str, owner: Any, friend: Any) -> str:
+    """A ratingKey of `kind` in `section` whose state satisfies both predicates."""
+    for key, item in emulator.library.by_key.items():
+        if item["type"] != kind or emulator.library.section_of[key] != section:
+            continue
+        if owner(emulator.watch_state("owner", key)) and friend(
+            emulator.watch_state("friend", key)
+        ):
+            return key
+    raise AssertionError(f"no such {kind}")
+
+
+def _send(
+    emulator: Emulator, method: str, path: str, token: str | None = None, **params: Any
+) -> requests.Response:
+    return requests.request(
+        method,
+        f"{emulator.url}{path}",
+        headers={"X-Plex-Token": token or emulator.owner_token, "Accept": "application/json"},
+        params=params,
+        timeout=TIMEOUT,
+    )
+
+
+def test_the_same_item_carries_each_tokens_own_watch_state(emulator: Emulator) -> None:
+    played = _first(emulator, "movie", "1", lambda s: "viewCount" in s, lambda s: not s)
+    started = _first(emulator, "movie", "1", lambda s: not s, lambda s: "viewOffset" in s)
+    for key in (played, started):
+        for who, token in (("owner", emulator.owner_token), ("friend", emulator.friend_token)):
+            item = _items(emulator, f"/library/metadata/{key}", token=token)[0]
+            state = emulator.watch_state(who, key)
+            assert {k: item[k] for k in WATCH_ATTRIBUTES if k in item} == state
+    owner_item = _items(emulator, f"/library/metadata/{played}")[0]
+    friend_item = _items(emulator, f"/library/metadata/{played}", token=emulator.friend_token)[0]
+    assert isinstance(owner_item["viewCount"], int)
+    assert isinstance(owner_item["lastViewedAt"], int)
+    assert "viewCount" not in friend_item
+    assert "lastViewedAt" not in friend_item
+
+
+WATCH_ATTRIBUTES = ("viewCount", "viewOffset", "lastViewedAt", "viewedLeafCount", "leafCount")
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/library/sections/1/all", {"X-Plex-Container-Size": 100}),
+        ("/library/sections/3/all", {"type": 4}),
+        ("/library/sections/3/all", {"type": 3}),
+        ("/library/sections/3/all", {}),
+        ("/library/recentlyAdded", {}),
+        ("/hubs/home/recentlyAdded", {"type": 2}),
+        ("/library/onDeck", {}),
+        ("/hubs/continueWatching/items", {}),
+        ("/library/search", {"query": "the"}),
+        ("/hubs/search", {"query": "the"}),
+        ("/hubs", {}),
+    ],
+)
+def test_every_answer_applies_the_requesting_tokens_state(
+    emulator: Emulator, path: str, params: dict[str, Any]
+) -> None:
+    seen: dict[str, list[dict[str, Any]]] = {}
+    for who, token in (("owner", emulator.owner_token), ("friend", emulator.friend_token)):
+        body = _body(emulator, path, token=token, **params)
+        entries = list(body.get("Metadata", []))
+        entries += [r["Metadata"] for r in body.get("SearchResult", []) if "Metadata" in r]
+        entries += [e for hub in body.get("Hub", []) for e in hub.get("Metadata", [])]
+        entries = [e for e in entries if "ratingKey" in e and e["type"] != "collection"]
+        assert entries
+        for entry in entries:
+            state = emulator.watch_state(who, entry["ratingKey"])
+            shown = {k: entry[k] for k in WATCH_ATTRIBUTES if k in entry}
+            assert shown == state, (who, entry["type"], entry["ratingKey"])
+        seen[who] = entries
+    if path not in {"/library/onDeck", "/hubs/continueWatching/items", "/hubs"}:
+        owner = {e["ratingKey"]: {k: e.get(k) for k in WATCH_ATTRIBUTES} for e in seen["owner"]}
+        friend = {e["ratingKey"]: {k: e.get(k) for k in WATCH_ATTRIBUTES} for e in seen["friend"]}
+        common = owner.keys() & friend.keys()
+        assert any(owner[k] != friend[k] for k in common), "the same state for both tokens"
+
+
+def test_xml_answers_carry_the_tokens_state_too(emulator: Emulator) -> None:
+    played = _first(emulator, "movie", "1", lambda s: "viewCount" in s, lambda s: not s)
+    for token, expected in ((emulator.owner_token, True), (emulator.friend_token, False)):
+        response = requests.get(
+            f"{emulator.url}/library/metadata/{played}",
+            headers={"X-Plex-Token": token},
+            timeout=TIMEOUT,
+        )
+        video = re.search(r"<Video [^>]*>", response.text)
+        assert video is not None
+        assert ('viewCount="' in video.group(0)) is expected
+
+
+@pytest.mark.usefixtures("fresh_watch")
+@pytest.mark.parametrize("method", ["GET", "PUT"])
+def test_scrobble_answers_an_empty_200_and_marks_for_that_token(
+    emulator: Emulator, method: str
+) -> None:
+    key = _first(emulator, "movie", "1", lambda s: not s, lambda s: not s)
+
+    played = _send(emulator, method, "/:/scrobble", key=key, identifier=LIBRARY_ID)
+    assert played.status_code == 200
+    assert played.content == b""
+    state = emulator.watch_state("owner", key)
+    assert state["viewCount"] == 1
+    assert abs(state["lastViewedAt"] - time.time()) < 60
+    assert emulator.watch_state("friend", key) == {}
+    again = _send(emulator, method, "/:/scrobble", key=key, identifier=LIBRARY_ID)
+    assert again.status_code == 200
+    assert emulator.watch_state("owner", key)["viewCount"] == 2
+
+    unplayed = _send(emulator, method, "/:/unscrobble", key=key, identifier=LIBRARY_ID)
+    assert unplayed.status_code == 200
+    assert unplayed.content == b""
+    assert emulator.watch_state("owner", key) == {}
+
+
+@pytest.mark.usefixtures("fresh_watch")
+def test_scrobbling_a_season_or_an_album_marks_its_leaves(emulator: Emulator) -> None:
+    library = emulator.library
+    season = next(i for i in library.by_key.values() if i["type"] == "season")
+    album = next(i for i in library.by_key.values() if i["type"] == "album")
+    for container in (season, album):
+        key = container["ratingKey"]
+        token = emulator.friend_token
+        assert _send(emulator, "GET", "/:/scrobble", token, key=key, identifier=LIBRARY_ID).ok
+        leaves = library.children_of[key]
+        assert all("viewCount" in emulator.watch_state("friend", e["ratingKey"]) for e in leaves)
+        assert emulator.watch_state("friend", key)["viewedLeafCount"] == len(leaves)
+        assert _send(emulator, "PUT", "/:/unscrobble", token, key=key, identifier=LIBRARY_ID).ok
+        assert not any(emulator.watch_state("friend", e["ratingKey"]) for e in leaves)
+
+
+def test_scrobble_refusals(emulator: Emulator) -> None:
+    movie = emulator.library.sections["1"].items[0]["ratingKey"]
+    uhd = _uhd_item(emulator)["ratingKey"]
+    friend = emulator.friend_token
+    assert _send(emulator, "GET", "/:/scrobble", identifier=LIBRARY_ID).status_code == 400
+    assert _send(emulator, "GET", "/:/scrobble", key=movie).status_code == 400
+    assert _send(emulator, "GET", "/:/scrobble", key=movie, identifier="x").status_code == 400
+    assert (
+        _send(emulator, "GET", "/:/scrobble", key="999999", identifier=LIBRARY_ID).status_code
+        == 404
+    )
+    assert (
+        _send(emulator, "GET", "/:/scrobble", friend, key=uhd, identifier=LIBRARY_ID).status_code
+        == 404
+    )
+    assert (
+        _send(
+            emulator, "GET", "/:/unscrobble", "nobody", key=movie, identifier=LIBRARY_ID
+        ).status_code
+        == 401
+    )
+    assert (
+        _send(emulator, "DELETE", "/:/scrobble", key=movie, identifier=LIBRARY_ID).status_code
+        == 405
+    )
+    refused = _send(emulator, "GET", "/:/scrobble", key=movie)
+    assert refused.headers["Content-Type"].startswith("text/html")
+    assert emulator.watch_state("friend", uhd) == {}
+
+
+@pytest.mark.usefixtures("fresh_watch")
+def test_timeline_sets_the_offset_then_marks_played_past_ninety_percent(
+    emulator: Emulator,
+) -> None:
+    key = _first(emulator, "episode", "3", lambda s: not s, lambda s: not s)
+    duration = emulator.library.by_key[key]["duration"]
+    report = {
+        "ratingKey": key,
+        "key": f"/library/metadata/{key}",
+        "identifier": LIBRARY_ID,
+        "duration": duration,
+    }
+
+    playing = _send(emulator, "POST", "/:/timeline", **report, state="playing", time=120_000)
+    assert playing.status_code == 200
+    assert playing.json() == {"MediaContainer": {"size": 0}}
+    assert emulator.watch_state("owner", key)["viewOffset"] == 120_000
+    assert "viewCount" not in emulator.watch_state("owner", key)
+    assert emulator.watch_state("friend", key) == {}
+    deck = _items(emulator, "/library/onDeck")
+    assert deck[0]["ratingKey"] == key
+    assert deck[0]["viewOffset"] == 120_000
+
+    done = _send(emulator, "GET", "/:/timeline", **report, state="stopped", time=duration - 1000)
+    assert done.status_code == 200
+    assert emulator.watch_state("owner", key) == {
+        "viewCount": 1,
+        "lastViewedAt": emulator.watch_state("owner", key)["lastViewedAt"],
+    }
+    assert _send(emulator, "GET", "/:/timeline", **report, state="playing").status_code == 400
+    assert _send(emulator, "GET", "/:/timeline", **report, state="x", time=5).status_code == 400
+
+
+def test_watch_control_endpoint_reads_an_accounts_state(emulator: Emulator) -> None:
+    played = _first(emulator, "movie", "1", lambda s: "viewCount" in s, lambda s: not s)
+    for account in ("owner", "friend"):
+        response = requests.get(
+            f"{emulator.url}/__emulator__/watch",
+            params={"account": account, "ratingKey": played},
+            timeout=TIMEOUT,
+        )
+        assert response.status_code == 200
+        assert response.json() == {
+            "account": account,
+            "ratingKey": played,
+            **emulator.watch_state(account, played),
+        }
+    unknown = requests.get(
+        f"{emulator.url}/__emulator__/watch",
+        params={"account": "stranger", "ratingKey": played},
+        timeout=TIMEOUT,
+    )
+    assert unknown.status_code == 404
+
+
+@pytest.mark.usefixtures("fresh_watch")
+def test_a_third_token_has_its_own_state(emulator: Emulator) -> None:
+    emulator.add_account("guest", "guest-token-0123")
+    key = _first(emulator, "movie", "1", lambda s: not s, lambda s: not s)
+    assert _send(
+        emulator, "GET", "/:/scrobble", "guest-token-0123", key=key, identifier=LIBRARY_ID
+    ).ok
+    assert emulator.watch_state("guest", key)["viewCount"] == 1
+    assert emulator.watch_state("friend", key) == {}
+    assert (
+        _get(
+            emulator,
+            f"/library/metadata/{_uhd_item(emulator)['ratingKey']}",
+            token="guest-token-0123",
+        ).status_code
+        == 404
+    )

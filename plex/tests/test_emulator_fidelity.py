@@ -139,12 +139,14 @@ def _counterpart(entries: list[dict[str, Any]], real: dict[str, Any]) -> dict[st
 
 
 def _played(emulator: Emulator, kind: str) -> str:
-    """A ratingKey of a played item of `kind` in a shared section."""
+    """A ratingKey of an item of `kind` in a shared section the owner has played."""
     library = emulator.library
     for key, item in library.by_key.items():
-        if item["type"] == kind and "viewCount" in item and library.section_of[key] in {"1", "3"}:
+        if item["type"] != kind or library.section_of[key] not in {"1", "3"}:
+            continue
+        if "viewCount" in emulator.watch_state("owner", key):
             return key
-    raise AssertionError(f"the emulator's library has no played {kind}")
+    raise AssertionError(f"the owner has played no {kind}")
 
 
 def _endpoints(emulator: Emulator) -> list[tuple[str, str, dict[str, Any]]]:
@@ -371,3 +373,77 @@ def test_include_meta_is_shaped_like_the_real_one(emulator: Emulator) -> None:
         "/library/sections/1/all",
         **{"X-Plex-Container-Start": 0, "X-Plex-Container-Size": 0},
     )
+
+
+WATCH_KEYS = ("viewCount", "viewOffset", "lastViewedAt", "viewedLeafCount", "leafCount")
+
+
+def _real_watch_kinds() -> dict[tuple[str, str], set[str]]:
+    """(item type, watch attribute) -> its JSON types, over every recorded real answer."""
+    found: dict[tuple[str, str], set[str]] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key in WATCH_KEYS:
+                if key in node and "type" in node:
+                    found.setdefault((node["type"], key), set()).add(_kind(node[key]))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for path in sorted((DATA / "real").glob("*.json")):
+        walk(json.loads(path.read_text(encoding="utf-8"))["response"])
+    return found
+
+
+def test_watch_attributes_have_the_real_names_and_json_types(emulator: Emulator) -> None:
+    real = _real_watch_kinds()
+    assert {("movie", "viewOffset"), ("episode", "viewCount"), ("show", "viewedLeafCount")} <= set(
+        real
+    )
+    library = emulator.library
+    checked = 0
+    for (kind, key), kinds in sorted(real.items()):
+        for account, token in (("owner", emulator.owner_token), ("friend", emulator.friend_token)):
+            rating_key = next(
+                (
+                    k
+                    for k, item in library.by_key.items()
+                    if item["type"] == kind
+                    and library.section_of[k] in {"1", "3"}
+                    and key in emulator.watch_state(account, k)
+                ),
+                None,
+            )
+            assert rating_key is not None, f"{account} has no {kind} with {key}"
+            response = _get(emulator, f"/library/metadata/{rating_key}", token)
+            item = response.json()["MediaContainer"]["Metadata"][0]
+            assert {_kind(item[key])} == kinds, (kind, key)
+            checked += 1
+    assert checked >= 10
+
+
+def test_an_unplayed_episode_carries_no_watch_attributes_as_the_real_one(
+    emulator: Emulator,
+) -> None:
+    """The real "episode about to play": unplayed, so no viewCount, viewOffset, lastViewedAt."""
+    real = json.loads(
+        (DATA / "real" / "library_metadata__ratingKey__get-media-meta-data.6.json").read_text(
+            encoding="utf-8"
+        )
+    )["response"]["MediaContainer"]["Metadata"][0]
+    assert real["type"] == "episode"
+    library = emulator.library
+    for account, token in (("owner", emulator.owner_token), ("friend", emulator.friend_token)):
+        key = next(
+            k
+            for k, item in library.by_key.items()
+            if item["type"] == "episode" and not emulator.watch_state(account, k)
+        )
+        item = _get(emulator, f"/library/metadata/{key}", token).json()["MediaContainer"]
+        emulated = item["Metadata"][0]
+        for name in ("viewCount", "viewOffset", "lastViewedAt"):
+            assert name not in real
+            assert name not in emulated

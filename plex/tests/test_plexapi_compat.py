@@ -231,7 +231,7 @@ def test_genre_choices_are_the_library_genres_with_their_ids(
 def test_search_by_genre_unwatched_and_year_returns_exactly_the_matches(
     as_user: tuple[str, PlexServer], emulator: Emulator
 ) -> None:
-    _, server = as_user
+    who, server = as_user
     items = emulator.library.sections["1"].items
     genre = items[3]["Genre"][0]["tag"]
     years = sorted({item["year"] for item in items})[::2]
@@ -242,7 +242,7 @@ def test_search_by_genre_unwatched_and_year_returns_exactly_the_matches(
         item["ratingKey"]
         for item in items
         if genre in {tag["tag"] for tag in item["Genre"]}
-        and "viewCount" not in item
+        and "viewCount" not in emulator.watch_state(who, item["ratingKey"])
         and item["year"] in years
     }
     assert expected
@@ -332,8 +332,10 @@ def test_on_deck_lists_part_watched_items(
     visible = _visible_sections(emulator, who)
     in_progress = {
         key
-        for key, item in library.by_key.items()
-        if "viewOffset" in item and library.section_of[key] in visible and item["type"] == "movie"
+        for key, state in emulator.watched_keys(who).items()
+        if "viewOffset" in state
+        and library.section_of[key] in visible
+        and library.by_key[key]["type"] == "movie"
     }
 
     deck = server.library.onDeck()
@@ -404,3 +406,251 @@ def test_friend_filters_never_name_the_unshared_section(emulator: Emulator) -> N
             timeout=TIMEOUT,
         )
     assert response.status_code == 404
+
+
+# -- watch state, per token ------------------------------------------------------------------
+
+
+@pytest.fixture
+def fresh_watch(emulator: Emulator) -> Iterator[None]:
+    """Tests that mark items leave the seeded watch state behind them (one emulator per run)."""
+    emulator.reset_watch()
+    yield
+    emulator.reset_watch()
+
+
+def _other(who: str) -> str:
+    return "friend" if who == "owner" else "owner"
+
+
+def _as(emulator: Emulator, who: str, session: requests.Session) -> PlexServer:
+    token = emulator.owner_token if who == "owner" else emulator.friend_token
+    return PlexServer(emulator.url, token, session=session, timeout=TIMEOUT)
+
+
+def _unplayed_by_both(emulator: Emulator, kind: str, section: str) -> dict[str, Any]:
+    for item in emulator.library.by_key.values():
+        if item["type"] != kind or emulator.library.section_of[item["ratingKey"]] != section:
+            continue
+        if not any(emulator.watch_state(a, item["ratingKey"]) for a in ("owner", "friend")):
+            return item
+    raise AssertionError(f"no {kind} unplayed by both")
+
+
+def _episodes(emulator: Emulator, show_key: str) -> list[dict[str, Any]]:
+    children = emulator.library.children_of
+    return [e for season in children[show_key] for e in children[season["ratingKey"]]]
+
+
+def _expected_deck(emulator: Emulator, who: str, section: str | None = None) -> list[str]:
+    """On deck computed from the account's raw state and the library's shape: part-watched
+    movies and episodes; for a show with some but not all episodes played and none in
+    progress, the first unplayed episode after the most recently played one; newest activity
+    first, one entry per show."""
+    library = emulator.library
+    visible = _visible_sections(emulator, who) & ({section} if section else {"1", "2", "3"})
+    states = emulator.watched_keys(who)
+    found: list[tuple[int, str, str | None]] = []
+    for key, state in states.items():
+        item = library.by_key[key]
+        if (
+            "viewOffset" in state
+            and item["type"] in {"movie", "episode"}
+            and library.section_of[key] in visible
+        ):
+            found.append((state["lastViewedAt"], key, item.get("grandparentRatingKey")))
+    for show in library.sections["3"].items if "3" in visible else []:
+        episodes = _episodes(emulator, show["ratingKey"])
+        mine = [states.get(e["ratingKey"], {}) for e in episodes]
+        played = [i for i, state in enumerate(mine) if "viewCount" in state]
+        if any("viewOffset" in state for state in mine) or not 0 < len(played) < len(episodes):
+            continue
+        latest = max(played, key=lambda i: (mine[i]["lastViewedAt"], i))
+        after = [i for i in range(latest + 1, len(episodes)) if "viewCount" not in mine[i]]
+        if after:
+            last = max(mine[i]["lastViewedAt"] for i in played)
+            found.append((last, episodes[after[0]]["ratingKey"], show["ratingKey"]))
+    found.sort(key=lambda entry: (-entry[0], int(entry[1])))
+    deck, shows = [], set()
+    for _, key, show_key in found:
+        if show_key is None or show_key not in shows:
+            deck.append(key)
+            shows.add(show_key)
+    return deck
+
+
+def test_seeded_watch_state_differs_between_owner_and_friend(emulator: Emulator) -> None:
+    owner, friend = emulator.watched_keys("owner"), emulator.watched_keys("friend")
+    for states in (owner, friend):
+        kinds = {(emulator.library.by_key[k]["type"], tuple(sorted(s))) for k, s in states.items()}
+        assert ("movie", ("lastViewedAt", "viewCount")) in kinds
+        assert ("movie", ("lastViewedAt", "viewOffset")) in kinds
+        assert ("episode", ("lastViewedAt", "viewCount")) in kinds
+        assert len(states) < len(emulator.library.by_key) // 2  # most unplayed
+    assert owner != friend
+    assert {k for k, s in owner.items() if "viewCount" in s} != {
+        k for k, s in friend.items() if "viewCount" in s
+    }
+
+
+def test_is_watched_and_view_offset_are_the_tokens_own(
+    as_user: tuple[str, PlexServer], emulator: Emulator
+) -> None:
+    who, server = as_user
+    section = server.library.section("Movies")
+    movies = {str(m.ratingKey): m for m in section.all()}
+    states = {key: emulator.watch_state(who, key) for key in movies}
+
+    assert {k for k, m in movies.items() if m.isWatched} == {
+        k for k, s in states.items() if "viewCount" in s
+    }
+    assert {k: m.viewOffset for k, m in movies.items() if m.viewOffset} == {
+        k: s["viewOffset"] for k, s in states.items() if "viewOffset" in s
+    }
+    assert {k: m.viewCount for k, m in movies.items() if m.viewCount} == {
+        k: s["viewCount"] for k, s in states.items() if "viewCount" in s
+    }
+
+
+@pytest.mark.usefixtures("fresh_watch")
+@pytest.mark.parametrize("who", ["owner", "friend"])
+def test_mark_watched_and_unwatched_change_that_token_alone(emulator: Emulator, who: str) -> None:
+    movie = _unplayed_by_both(emulator, "movie", "1")
+    with requests.Session() as session:
+        mine = _as(emulator, who, session).fetchItem(int(movie["ratingKey"]))
+        theirs = _as(emulator, _other(who), session).fetchItem(int(movie["ratingKey"]))
+        assert not mine.isWatched
+
+        mine.markWatched()
+        mine.reload()
+        theirs.reload()
+        assert mine.isWatched
+        assert mine.viewCount == 1
+        assert mine.lastViewedAt is not None
+        assert not theirs.isWatched
+        assert theirs.lastViewedAt is None
+        assert emulator.watch_state(who, movie["ratingKey"])["viewCount"] == 1
+        assert emulator.watch_state(_other(who), movie["ratingKey"]) == {}
+
+        mine.markUnwatched()
+        mine.reload()
+        assert not mine.isWatched
+        assert mine.lastViewedAt is None
+        assert emulator.watch_state(who, movie["ratingKey"]) == {}
+
+
+@pytest.mark.usefixtures("fresh_watch")
+@pytest.mark.parametrize("who", ["owner", "friend"])
+def test_marking_an_episode_moves_its_season_and_show_counts(emulator: Emulator, who: str) -> None:
+    episode = _unplayed_by_both(emulator, "episode", "3")
+    with requests.Session() as session:
+        server = _as(emulator, who, session)
+        other = _as(emulator, _other(who), session)
+        show = server.fetchItem(int(episode["grandparentRatingKey"]))
+        season = server.fetchItem(int(episode["parentRatingKey"]))
+        their_season = other.fetchItem(int(episode["parentRatingKey"]))
+        before = (show.viewedLeafCount, season.viewedLeafCount, their_season.viewedLeafCount)
+
+        server.fetchItem(int(episode["ratingKey"])).markWatched()
+        show.reload()
+        season.reload()
+        their_season.reload()
+
+        assert show.viewedLeafCount == before[0] + 1
+        assert season.viewedLeafCount == before[1] + 1
+        assert their_season.viewedLeafCount == before[2]
+        assert [s.viewedLeafCount for s in show.seasons()] == [
+            emulator.watch_state(who, str(s.ratingKey))["viewedLeafCount"] for s in show.seasons()
+        ]
+        assert season.viewCount == sum(
+            emulator.watch_state(who, e["ratingKey"]).get("viewCount", 0)
+            for e in emulator.library.children_of[episode["parentRatingKey"]]
+        )
+
+
+@pytest.mark.usefixtures("fresh_watch")
+@pytest.mark.parametrize("who", ["owner", "friend"])
+def test_marking_a_show_marks_every_episode(emulator: Emulator, who: str) -> None:
+    show_key = emulator.library.sections["3"].items[0]["ratingKey"]
+    theirs_before = emulator.watch_state(_other(who), show_key)
+    with requests.Session() as session:
+        show = _as(emulator, who, session).fetchItem(int(show_key))
+
+        show.markWatched()
+        show.reload()
+        assert show.isPlayed
+        assert show.viewedLeafCount == show.leafCount > 0
+        assert all(episode.isWatched for episode in show.episodes())
+
+        show.markUnwatched()
+        show.reload()
+        assert show.viewedLeafCount == 0
+        assert not show.isPlayed
+        assert not any(episode.isWatched or episode.viewOffset for episode in show.episodes())
+    assert emulator.watch_state(_other(who), show_key) == theirs_before
+
+
+def test_on_deck_is_exactly_the_tokens_in_progress_and_next_episodes(
+    as_user: tuple[str, PlexServer], emulator: Emulator
+) -> None:
+    who, server = as_user
+    expected = _expected_deck(emulator, who)
+
+    deck = server.library.onDeck()
+
+    assert [str(item.ratingKey) for item in deck] == expected
+    assert any(item.TYPE == "episode" and not item.viewOffset for item in deck)  # a next one
+    assert expected != _expected_deck(emulator, _other(who))
+    for section in ("Movies", "TV Shows"):
+        key = str(server.library.section(section).key)
+        assert [str(i.ratingKey) for i in server.library.section(section).continueWatching()] == (
+            _expected_deck(emulator, who, key)
+        )
+        assert [str(i.ratingKey) for i in server.library.section(section).onDeck()] == (
+            _expected_deck(emulator, who, key)
+        )
+
+
+@pytest.mark.usefixtures("fresh_watch")
+@pytest.mark.parametrize("who", ["owner", "friend"])
+def test_timeline_and_progress_move_the_tokens_deck(emulator: Emulator, who: str) -> None:
+    movie = _unplayed_by_both(emulator, "movie", "1")
+    with requests.Session() as session:
+        server = _as(emulator, who, session)
+        item = server.fetchItem(int(movie["ratingKey"]))
+
+        item.updateTimeline(600_000, state="paused")
+        assert str(server.library.onDeck()[0].ratingKey) == movie["ratingKey"]  # newest first
+        assert server.fetchItem(int(movie["ratingKey"])).viewOffset == 600_000
+        assert movie["ratingKey"] not in {
+            str(i.ratingKey) for i in _as(emulator, _other(who), session).library.onDeck()
+        }
+
+        item.updateProgress(700_000)
+        assert emulator.watch_state(who, movie["ratingKey"])["viewOffset"] == 700_000
+
+        item.updateTimeline(movie["duration"] - 60_000, state="stopped")  # past 90%: played
+        item.reload()
+        assert item.isWatched
+        assert not item.viewOffset
+        assert movie["ratingKey"] not in {str(i.ratingKey) for i in server.library.onDeck()}
+
+
+def test_unwatched_search_differs_between_owner_and_friend(emulator: Emulator) -> None:
+    with requests.Session() as session:
+        found = {
+            who: {
+                str(m.ratingKey)
+                for m in _as(emulator, who, session)
+                .library.section("Movies")
+                .search(unwatched=True)
+            }
+            for who in ("owner", "friend")
+        }
+    for who, keys in found.items():
+        assert keys == {
+            item["ratingKey"]
+            for item in emulator.library.sections["1"].items
+            if "viewCount" not in emulator.watch_state(who, item["ratingKey"])
+        }
+    assert found["owner"] != found["friend"]

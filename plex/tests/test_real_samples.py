@@ -70,8 +70,14 @@ def _entries(container: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _plex_names(fields: list[Any], kind: type) -> dict[str, str]:
-    """The API's JSON name -> the Plex attribute it is read from."""
-    return {json_name: getattr(kind, attr).plex_name for json_name, attr, _, _ in fields}
+    """The API's JSON name -> the Plex attribute it is read from (fields MediaNest works out,
+    such as `watched` and `progress`, have none)."""
+    names = {}
+    for json_name, attr, _, _ in fields:
+        plex_name = getattr(getattr(kind, attr), "plex_name", None)
+        if plex_name is not None:
+            names[json_name] = plex_name
+    return names
 
 
 @pytest.mark.parametrize(("file", "path", "call"), list(_samples()))

@@ -551,11 +551,15 @@ def view_count(emulator: Emulator, token: str, rating_key: str) -> int:
     return body["MediaContainer"]["Metadata"][0].get("viewCount", 0)
 
 
-@emulator_pending("/:/scrobble and /:/unscrobble (the SDK sends PUT)")
 def test_scrobble_and_unscrobble(sdk: PlexAPI, emulator: Emulator, token: str, who: str) -> None:
     """Played and unplayed again, for this token alone: Plex keeps watch state per user."""
     section = emulator.library.sections[MOVIES]
-    movie = next(i for i in section.items if "viewCount" not in i)
+    movie = next(
+        i
+        for i in section.items
+        if not emulator.watch_state("owner", i["ratingKey"])
+        and not emulator.watch_state("friend", i["ratingKey"])
+    )
     uri = f"library://{section.uuid}/item/%2Flibrary%2Fmetadata%2F{movie['ratingKey']}"
     other = emulator.friend_token if who == "owner" else emulator.owner_token
     request: operations.MarkPlayedRequestTypedDict = {
@@ -570,13 +574,8 @@ def test_scrobble_and_unscrobble(sdk: PlexAPI, emulator: Emulator, token: str, w
 
         assert sdk.timeline.unscrobble(request=request).status_code == 200
         assert view_count(emulator, token, movie["ratingKey"]) == 0
-    finally:  # the emulator serves the whole run: leave the movie unplayed
-        httpx.get(
-            f"{emulator.url}/:/unscrobble",
-            params={"identifier": "com.plexapp.plugins.library", "key": movie["ratingKey"]},
-            headers={"X-Plex-Token": token},
-            timeout=TIMEOUT,
-        )
+    finally:  # the emulator serves the whole run: leave the seeded watch state
+        emulator.reset_watch()
 
 
 # -- where the spec is wrong ----------------------------------------------------------------
