@@ -93,7 +93,7 @@ def test_the_friend_signs_in_and_sees_recent_posters_and_their_libraries(
     libraries = page.locator(".library-card .library-title")
     expect(libraries).to_have_text(["Movies", "TV Shows", "Music"])
     expect(page.get_by_text("4K Movies")).to_have_count(0)
-    page.locator(".poster-row").evaluate("row => row.scrollTo(0, 0)")
+    page.locator(".poster-row").evaluate_all("rows => rows.forEach(row => row.scrollTo(0, 0))")
     page.evaluate("window.scrollTo(0, 0)")
     browsing.screenshot("01-friend-signs-in")
 

@@ -13,7 +13,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from plex.cache import Cached
-from plex.client import MediaItem, PlexBadResponse
+from plex.client import FilterChoice, MediaItem, PlexBadResponse
+from plex.pages.forms import FILTER_LABELS
 from plex.vocabulary import SEARCH_TYPES
 
 PER_PAGE = 48
@@ -92,6 +93,46 @@ def out_of_range(number: int, total: int) -> bool:
 def count_label(total: int, library_type: str) -> str:
     singular, plural = NOUNS.get(library_type, ("item", "items"))
     return f"{total:,} {singular if total == 1 else plural}"
+
+
+def plural_noun(library_type: str) -> str:
+    """ "movies", "shows": what "No movies match these filters." names."""
+    return NOUNS.get(library_type, ("item", "items"))[1]
+
+
+# -- library filters ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FilterField:
+    """One select of the library's filter form: Plex's name for it, its label, the values
+    the library lists (value, title) and the one chosen ("" for any)."""
+
+    name: str
+    label: str
+    options: list[tuple[str, str]]
+    selected: str
+
+    @property
+    def any_label(self) -> str:
+        return "Any rating" if self.name == "contentRating" else f"Any {self.label.lower()}"
+
+
+def filter_fields(
+    choices: dict[str, list[FilterChoice]], wanted: dict[str, str]
+) -> list[FilterField]:
+    """The selects the filter form shows, in FILTER_LABELS' order; a field the library has
+    no values for (a music library's years) is left out."""
+    return [
+        FilterField(
+            name,
+            label,
+            [(choice.value, choice.title) for choice in choices[name]],
+            wanted.get(name, ""),
+        )
+        for name, label in FILTER_LABELS.items()
+        if choices.get(name)
+    ]
 
 
 def stale_notice(results: Iterable[Cached[Any]]) -> str | None:

@@ -32,7 +32,7 @@ from plex.client import (
     PlexNotFound,
     PlexUnavailable,
 )
-from plex.pages.forms import BadQuery
+from plex.pages.forms import BadQuery, next_url
 from plex.services import PlexNotConfigured, PlexTokenMissing, public_server_name
 
 logger = logging.getLogger(__name__)
@@ -94,7 +94,13 @@ def plex_error_page(request: HttpRequest, exc: PlexError) -> HttpResponse:
 
 
 def _outage(request: HttpRequest, status: int, reason: str) -> HttpResponse:
-    context = {"reason": reason, "retry_url": request.get_full_path()}
+    context: dict[str, Any]
+    if request.method in ("GET", "HEAD"):
+        context = {"reason": reason, "retry_url": request.get_full_path()}
+    else:
+        # A form's POST (mark as watched) that Plex did not take: nothing changed, and "Try
+        # again" is the page the form is on (its `next`), not this address, which takes POSTs.
+        context = {"reason": reason, "retry_url": next_url(request), "unchanged": True}
     return render(request, "pages/outage.html", context, status=status)
 
 

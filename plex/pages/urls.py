@@ -13,5 +13,6 @@ urlpatterns = [
     path("library/<plexkey:key>/collections/", views.collections, name="collections"),
     path("collection/<plexkey:rating_key>/", views.collection, name="collection"),
     path("item/<plexkey:rating_key>/", views.item, name="item"),
+    path("item/<plexkey:rating_key>/watched", views.mark_watched, name="mark-watched"),
     path("search/", views.search, name="search"),
 ]

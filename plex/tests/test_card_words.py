@@ -1,11 +1,22 @@
-"""The words under a poster: what a friend reads to tell two cards apart."""
+"""The words under a poster: what a friend reads to tell two cards apart, and the words and
+marks of their watch state (plex/templatetags/plex_watch.py), from typed items alone."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 
 from plex.client import MediaItem
 from plex.templatetags.plex_images import item_subtitle
+from plex.templatetags.plex_watch import (
+    card_watch_words,
+    markable,
+    time_left,
+    watch_bar,
+    watch_overlay,
+    watch_words,
+)
 
 
 @pytest.mark.parametrize(
@@ -43,3 +54,102 @@ from plex.templatetags.plex_images import item_subtitle
 )
 def test_card_subtitles(data: dict[str, object], words: str) -> None:
     assert item_subtitle(MediaItem(data)) == words
+
+
+# -- watch state ------------------------------------------------------------------------------
+
+HOUR = 3_600_000
+
+
+def item(kind: str, **data: Any) -> MediaItem:
+    return MediaItem({"type": kind, "title": "Heat", "ratingKey": "7", **data})
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        ({}, "Not watched yet"),
+        ({"viewCount": 2}, "Watched"),
+        ({"viewOffset": HOUR // 2}, "1 h 30 min left"),
+        ({"viewOffset": HOUR + 22 * 60_000}, "38 min left"),
+        ({"viewOffset": HOUR, "viewCount": 1}, "1 h left"),  # watching it again
+        ({"viewOffset": 119_000}, "1 h 59 min left"),  # part of a minute counts as one
+    ],
+)
+def test_a_movies_words(data: dict[str, Any], words: str) -> None:
+    assert watch_words(item("movie", duration=2 * HOUR, **data)) == words
+
+
+def test_a_resume_point_without_a_length_is_no_progress_to_show() -> None:
+    movie = item("movie", viewOffset=HOUR)
+
+    assert time_left(movie) == ""
+    assert watch_words(movie) == "Not watched yet"
+    assert watch_overlay(movie) == ""
+    assert watch_words(item("episode", viewOffset=450_000, duration=None)) == "Not watched yet"
+
+
+@pytest.mark.parametrize(
+    ("viewed", "words", "card"),
+    [
+        (0, "0 of 10 episodes watched", ""),
+        (3, "3 of 10 episodes watched", "3 of 10 watched"),
+        (10, "All 10 episodes watched", ""),
+    ],
+)
+def test_a_seasons_words_count_its_episodes(viewed: int, words: str, card: str) -> None:
+    season = item("season", leafCount=10, viewedLeafCount=viewed)
+
+    assert watch_words(season) == words
+    assert card_watch_words(season) == card
+
+
+def test_one_episode_is_singular() -> None:
+    assert watch_words(item("show", leafCount=1, viewedLeafCount=0)) == ("0 of 1 episode watched")
+    assert watch_words(item("show", leafCount=1, viewedLeafCount=1)) == "All 1 episode watched"
+
+
+def test_a_card_shows_a_check_for_what_is_watched() -> None:
+    overlay = watch_overlay(item("movie", viewCount=1, duration=HOUR))
+
+    assert 'class="watched-badge"' in overlay
+    assert '<span class="visually-hidden">Watched</span>' in overlay
+    assert 'aria-hidden="true"' in overlay  # the check mark itself is not read
+    assert "progress" not in overlay
+    assert 'class="watched-badge"' in watch_overlay(item("show", leafCount=4, viewedLeafCount=4))
+
+
+def test_a_card_shows_a_bar_for_what_is_part_watched_with_its_words_for_screen_readers() -> None:
+    overlay = watch_overlay(item("episode", viewOffset=450_000, duration=1_000_000))
+
+    assert '<progress class="watch-bar" max="100" value="45" aria-hidden="true">' in overlay
+    assert '<span class="visually-hidden">45% watched</span>' in overlay
+    assert "watched-badge" not in overlay
+
+
+@pytest.mark.parametrize(("offset", "value"), [(1_000, 1), (999_000, 99)])
+def test_a_bar_is_never_empty_or_full_while_part_watched(offset: int, value: int) -> None:
+    overlay = watch_overlay(item("movie", viewOffset=offset, duration=1_000_000))
+
+    assert f'value="{value}"' in overlay
+
+
+def test_the_item_pages_bar_is_named_and_valued_in_words() -> None:
+    bar = watch_bar(item("movie", viewOffset=450_000, duration=1_000_000))
+
+    assert 'aria-label="Watched so far"' in bar
+    assert 'aria-valuetext="45% watched"' in bar
+    assert watch_bar(item("movie", viewCount=1, duration=HOUR)) == ""
+
+
+@pytest.mark.parametrize(
+    "kind", ["movie", "episode", "season", "show", "artist", "album", "track", "collection"]
+)
+def test_only_videos_have_watch_marks_and_a_mark_button(kind: str) -> None:
+    video = kind in {"movie", "episode", "season", "show"}
+    played = item(kind, viewCount=3, leafCount=2, viewedLeafCount=2, duration=HOUR)
+
+    assert bool(watch_overlay(played)) == video
+    assert bool(watch_words(played)) == video
+    assert markable(played) == video
+    assert watch_overlay(item(kind)) == ""

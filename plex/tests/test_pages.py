@@ -88,6 +88,7 @@ def every_page(keys: dict[str, Any]) -> Iterator[str]:
     yield "/"
     yield "/library/1/"
     yield "/library/1/?page=2&sort=year:desc"
+    yield "/library/1/?genre=106&unwatched=1&sort=year:desc"
     yield "/library/3/"
     yield "/library/1/collections/"
     yield f"/collection/{keys['collection']['ratingKey']}/"
@@ -236,15 +237,15 @@ def test_the_sort_menu_offers_four_orders_in_a_form_that_works_without_script(
 ) -> None:
     document = page(friend_client, "/library/1/")
 
-    options = re.findall(r'<option value="([^"]+)"[^>]*>([^<]+)</option>', document)
+    form = document[document.index('class="sort-form"') :]
+    form = form[: form.index("</form>")]
+    options = re.findall(r'<option value="([^"]+)"[^>]*>([^<]+)</option>', form)
     assert options == [
         ("titleSort:asc", "Title"),
         ("addedAt:desc", "Recently added"),
         ("year:desc", "Year"),
         ("rating:desc", "Rating"),
     ]
-    form = document[document.index('class="sort-form"') :]
-    form = form[: form.index("</form>")]
     assert 'method="get"' in form
     assert '<button type="submit"' in form
     assert '<label for="sort">' in form
@@ -711,3 +712,501 @@ def test_the_500_page_renders_without_a_request_a_user_or_the_database() -> None
 
     assert "Something went wrong" in document
     assert not re.search(r"\sstyle\s*=|<style\b|<script\b", document)
+
+
+# -- watch state on cards and item pages ----------------------------------------------------------
+
+
+def cards(document: str) -> dict[str, str]:
+    """Each poster card's HTML by the rating key it links to."""
+    found: dict[str, str] = {}
+    for card in document.split('<li class="card">')[1:]:
+        key = re.search(r'href="/(?:item|collection)/(\d+)/"', card)
+        assert key is not None, card[:200]
+        found[key.group(1)] = card[: card.index("</li>")]
+    return found
+
+
+def bar_value(card: str) -> int | None:
+    value = re.search(r'<progress class="watch-bar" max="100" value="(\d+)"', card)
+    return int(value.group(1)) if value else None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("account", ["friend", "owner"])
+def test_movie_cards_show_each_users_own_watch_state(
+    request: pytest.FixtureRequest, emulator: Emulator, account: str
+) -> None:
+    client: Client = request.getfixturevalue(f"{account}_client")
+
+    shown = cards(page(client, "/library/1/"))
+
+    kinds = set()
+    for key, card in shown.items():
+        state = emulator.watch_state(account, key)
+        movie = emulator.library.by_key[key]
+        if "viewOffset" in state:
+            share = state["viewOffset"] / movie["duration"] * 100
+            value = bar_value(card)
+            assert value is not None, (key, state, card)
+            assert abs(value - share) <= 1, (key, state, card)
+            assert f'<span class="visually-hidden">{value}% watched</span>' in card
+            assert "watched-badge" not in card
+            kinds.add("part")
+        elif state.get("viewCount"):
+            assert '<span class="visually-hidden">Watched</span>' in card, (key, card)
+            assert 'aria-hidden="true" focusable="false"' in card  # the check is decoration
+            assert bar_value(card) is None
+            kinds.add("watched")
+        else:
+            assert "watched-badge" not in card, (key, card)
+            assert bar_value(card) is None, (key, card)
+            kinds.add("unwatched")
+    assert kinds == {"part", "watched", "unwatched"}  # page 1 shows all three
+
+
+@pytest.mark.django_db
+def test_show_cards_say_how_many_episodes_the_friend_has_watched(
+    friend_client: Client, emulator: Emulator
+) -> None:
+    shown = cards(page(friend_client, "/library/3/"))
+
+    counted = 0
+    for key, card in shown.items():
+        state = emulator.watch_state("friend", key)
+        watched, episodes = state["viewedLeafCount"], state["leafCount"]
+        words = texts(card, "card-watch")
+        if watched == episodes:
+            assert '<span class="visually-hidden">Watched</span>' in card
+        elif watched:
+            assert words == [f"{watched} of {episodes} watched"], (key, card)
+            counted += 1
+        else:
+            assert words == []
+            assert "watched-badge" not in card
+    assert counted >= 2
+
+
+@pytest.mark.django_db
+def test_item_pages_say_the_watch_state_in_words(
+    friend_client: Client, emulator: Emulator, keys: dict[str, Any]
+) -> None:
+    movies = emulator.library.sections["1"].items
+    state = lambda movie: emulator.watch_state("friend", movie["ratingKey"])  # noqa: E731
+    started = next(movie for movie in movies if "viewOffset" in state(movie))
+    seen = next(m for m in movies if state(m).get("viewCount") and "viewOffset" not in state(m))
+    unseen = next(movie for movie in movies if not state(movie))
+
+    started_page = page(friend_client, f"/item/{started['ratingKey']}/")
+    left = -(-(started["duration"] - state(started)["viewOffset"]) // 60_000)
+    hours, minutes = divmod(left, 60)
+    words = (
+        (f"{hours} h {minutes} min left" if minutes else f"{hours} h left")
+        if hours
+        else (f"{minutes} min left")
+    )
+    assert f'<p class="watch-words">{words}</p>' in started_page
+    assert 'aria-label="Watched so far" aria-valuetext="' in started_page
+    assert ">Mark as watched</button>" in started_page
+    seen_page = page(friend_client, f"/item/{seen['ratingKey']}/")
+    assert '<p class="watch-words is-watched">Watched</p>' in seen_page
+    assert ">Mark as unwatched</button>" in seen_page
+    assert 'name="watched" value="0"' in seen_page
+    unseen_page = page(friend_client, f"/item/{unseen['ratingKey']}/")
+    assert '<p class="watch-words">Not watched yet</p>' in unseen_page
+    assert 'name="watched" value="1"' in unseen_page
+
+    season = keys["season"]
+    season_state = emulator.watch_state("friend", season["ratingKey"])
+    season_page = page(friend_client, f"/item/{season['ratingKey']}/")
+    watched, episodes = season_state["viewedLeafCount"], season_state["leafCount"]
+    expected = (
+        f"All {episodes} episodes watched"
+        if watched == episodes
+        else f"{watched} of {episodes} episodes watched"
+    )
+    assert expected in season_page
+
+
+@pytest.mark.django_db
+def test_music_has_no_watch_state_and_no_mark_button(
+    friend_client: Client, emulator: Emulator
+) -> None:
+    artist = emulator.library.sections["4"].items[0]
+
+    document = page(friend_client, f"/item/{artist['ratingKey']}/")
+
+    assert "watch-words" not in document
+    assert "Mark as" not in document
+
+
+# -- continue watching ----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_home_starts_with_the_friends_continue_watching_row(
+    friend_client: Client, emulator: Emulator
+) -> None:
+    expected = friend_client.get("/api/v1/plex/continue-watching", {"limit": 12}).json()
+    assert expected, "the friend has nothing to continue: the emulator's seed changed"
+
+    document = page(friend_client, "/")
+
+    assert document.index('id="continue-heading"') < document.index('id="recent-heading"')
+    row = section(document, "continue-heading")
+    assert ">Continue watching</h2>" in row
+    assert texts(row, "card-title") == [item["title"] for item in expected]
+    shown = cards(row)
+    for item in expected:
+        card = shown[item["ratingKey"]]
+        if item["type"] == "episode":
+            words = f"{item['grandparentTitle']} · S{item['parentIndex']} E{item['index']}"
+            assert texts(card, "card-meta") == [words]
+        if item.get("viewOffset"):
+            assert bar_value(card) is not None, card
+    assert any(bar_value(card) for card in shown.values())
+
+
+def test_the_continue_watching_row_is_left_out_when_there_is_nothing_to_continue() -> None:
+    document = render_to_string(
+        "pages/home.html", {"continue_watching": [], "recent": [], "libraries": []}
+    )
+
+    assert "Continue watching" not in document
+    assert "continue-heading" not in document
+
+
+# -- mark as watched ---------------------------------------------------------------------------
+
+
+def csrf_form(document: str, action: str) -> dict[str, str]:
+    """The fields of the form posting to `action`: its CSRF token and hidden inputs."""
+    start = document.index(f'action="{action}"')
+    form = document[start : document.index("</form>", start)]
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form))
+
+
+@pytest.fixture
+def strict_friend_client(config: ServiceConfig, friend: User) -> Client:
+    """The friend in a browser that sends CSRF tokens only as forms do."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(friend)
+    return client
+
+
+def _unwatched_episode(emulator: Emulator, account: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A season with some but not all episodes watched by `account`, and one unwatched."""
+    library = emulator.library
+    for show in library.sections["3"].items:
+        for season in library.children_of[show["ratingKey"]]:
+            state = emulator.watch_state(account, season["ratingKey"])
+            if 0 < state["viewedLeafCount"] < state["leafCount"]:
+                for episode in library.children_of[season["ratingKey"]]:
+                    if not emulator.watch_state(account, episode["ratingKey"]):
+                        return season, episode
+    raise AssertionError(f"no part-watched season for {account}")
+
+
+@pytest.mark.django_db
+def test_marking_an_episode_watched_changes_its_page_and_its_seasons_count_at_once(
+    strict_friend_client: Client, owner_client: Client, emulator: Emulator
+) -> None:
+    client = strict_friend_client
+    season, episode = _unwatched_episode(emulator, "friend")
+    item_url, mark_url = f"/item/{episode['ratingKey']}/", f"/item/{episode['ratingKey']}/watched"
+    state = emulator.watch_state("friend", season["ratingKey"])
+    watched, episodes = state["viewedLeafCount"], state["leafCount"]
+    before = f"{watched} of {episodes} episodes watched"
+    assert before in page(client, f"/item/{season['ratingKey']}/")  # cached now
+    owner_before = page(owner_client, item_url)
+    owner_state = emulator.watch_state("owner", episode["ratingKey"])
+    document = page(client, item_url)
+    assert '<p class="watch-words">Not watched yet</p>' in document
+    fields = csrf_form(document, mark_url)
+    assert fields["watched"] == "1"
+    assert fields["next"] == item_url
+    try:
+        refused = client.post(mark_url, {"watched": "1"})  # no CSRF token
+        assert refused.status_code == 403
+        assert not emulator.watch_state("friend", episode["ratingKey"])
+
+        response = client.post(mark_url, fields)
+
+        assert (response.status_code, response["Location"]) == (303, item_url)
+        assert emulator.watch_state("friend", episode["ratingKey"])["viewCount"] == 1
+        marked = page(client, item_url)
+        assert "Marked as watched." in marked
+        assert '<p class="watch-words is-watched">Watched</p>' in marked
+        assert ">Mark as unwatched</button>" in marked
+        after = f"{watched + 1} of {episodes} episodes watched"
+        assert after in page(client, f"/item/{season['ratingKey']}/")
+        # The owner's view of the same episode is the owner's own, and did not change.
+        assert without_csrf(page(owner_client, item_url)) == without_csrf(owner_before)
+        assert emulator.watch_state("owner", episode["ratingKey"]) == owner_state
+
+        unmark = csrf_form(marked, mark_url)
+        assert unmark["watched"] == "0"
+        response = client.post(mark_url, unmark)
+
+        assert (response.status_code, response["Location"]) == (303, item_url)
+        unmarked = page(client, item_url)
+        assert "Marked as unwatched." in unmarked
+        assert '<p class="watch-words">Not watched yet</p>' in unmarked
+        assert before in page(client, f"/item/{season['ratingKey']}/")
+    finally:
+        emulator.reset_watch("friend")
+
+
+def without_csrf(document: str) -> str:
+    """The page without its CSRF tokens (masked anew on every page)."""
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", document)
+
+
+@pytest.mark.django_db
+def test_the_mark_address_takes_only_posts(friend_client: Client, keys: dict[str, Any]) -> None:
+    response = friend_client.get(f"/item/{keys['movie']['ratingKey']}/watched")
+
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+
+
+@pytest.mark.django_db
+def test_a_signed_out_post_to_mark_goes_to_sign_in_and_back_to_the_item(
+    client: Client, keys: dict[str, Any]
+) -> None:
+    key = keys["movie"]["ratingKey"]
+
+    response = client.post(f"/item/{key}/watched", {"watched": "1"})
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/accounts/signin/?next=/item/{key}/"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("next_url", "expected"),
+    [
+        ("/library/3/?page=1", "/library/3/?page=1"),
+        ("https://evil.example/", None),
+        ("//evil.example/", None),
+        ("", None),
+    ],
+)
+def test_marking_goes_back_to_a_page_of_this_site_only(
+    friend_client: Client, emulator: Emulator, next_url: str, expected: str | None
+) -> None:
+    _, episode = _unwatched_episode(emulator, "friend")
+    key = episode["ratingKey"]
+    try:
+        response = friend_client.post(f"/item/{key}/watched", {"watched": "1", "next": next_url})
+
+        assert response.status_code == 303
+        assert response["Location"] == (expected or f"/item/{key}/")
+    finally:
+        emulator.reset_watch("friend")
+
+
+@pytest.mark.django_db
+def test_a_bad_mark_value_is_a_400_and_an_unknown_item_a_404(
+    friend_client: Client, emulator: Emulator, keys: dict[str, Any]
+) -> None:
+    bad = friend_client.post(f"/item/{keys['movie']['ratingKey']}/watched", {"watched": "yes"})
+    assert bad.status_code == 400
+    assert "Say watched=1 or watched=0." in bad.content.decode()
+
+    missing = friend_client.post("/item/99999999/watched", {"watched": "1"})
+    assert missing.status_code == 404
+
+
+@pytest.mark.django_db
+def test_when_plex_refuses_the_mark_nothing_changes_and_the_page_says_so(
+    friend_client: Client, emulator: Emulator
+) -> None:
+    _, episode = _unwatched_episode(emulator, "friend")
+    key = episode["ratingKey"]
+    emulator.set_fault("status", status=503, path_prefix="/:/")
+
+    response = friend_client.post(f"/item/{key}/watched", {"watched": "1", "next": f"/item/{key}/"})
+
+    assert response.status_code == 503
+    document = response.content.decode()
+    assert "Nothing was changed." in document
+    assert f'<a class="button button-primary" href="/item/{key}/">Try again</a>' in document
+    assert not emulator.watch_state("friend", key)
+    emulator.clear_fault()
+    assert '<p class="watch-words">Not watched yet</p>' in page(friend_client, f"/item/{key}/")
+    assert "Marked as" not in page(friend_client, f"/item/{key}/")
+
+
+# -- library filters -----------------------------------------------------------------------------
+
+
+def api_titles(client: Client, key: str, **query: Any) -> tuple[list[str], int]:
+    answer = client.get(f"/api/v1/plex/libraries/{key}/items", {"limit": 48, **query})
+    assert answer.status_code == 200, answer.content
+    body = answer.json()
+    return [item["title"] for item in body["items"]], body["totalSize"]
+
+
+def form_html(document: str, css_class: str) -> str:
+    form = document[document.index(f'class="{css_class}"') :]
+    return form[: form.index("</form>")]
+
+
+@pytest.mark.django_db
+def test_a_filtered_library_lists_exactly_what_the_api_returns(
+    friend_client: Client, emulator: Emulator
+) -> None:
+    genre = "106"  # Drama, in the emulator's movies
+    query = {"genre": genre, "unwatched": "1", "sort": "year:desc"}
+    expected, total = api_titles(friend_client, "1", **query)
+    assert 0 < total < 240
+
+    document = page(friend_client, "/library/1/", **query)
+
+    assert texts(document, "card-title") == expected
+    assert f'<p class="count">{total} movie{"s" if total != 1 else ""}</p>' in document
+    filters = form_html(document, "filter-form")
+    assert 'method="get"' in filters
+    assert f'<option value="{genre}" selected>Drama</option>' in filters
+    assert '<input id="filter-unwatched" type="checkbox" name="unwatched" value="1" checked>' in (
+        filters
+    )
+    assert '<input type="hidden" name="sort" value="year:desc">' in filters
+    assert '<label for="filter-genre">Genre</label>' in filters
+    assert '<label for="filter-decade">Decade</label>' in filters
+    assert '<label for="filter-contentRating">Content rating</label>' in filters
+    assert '<option value="1990">1990s</option>' in filters
+    assert 'href="/library/1/?sort=year%3Adesc">Clear filters</a>' in filters
+    sort = form_html(document, "sort-form")
+    assert f'<input type="hidden" name="genre" value="{genre}">' in sort
+    assert '<input type="hidden" name="unwatched" value="1">' in sort
+    for movie_key in cards(document):
+        assert "viewCount" not in emulator.watch_state("friend", movie_key)
+
+
+@pytest.mark.django_db
+def test_the_form_without_script_lands_on_the_short_address(friend_client: Client) -> None:
+    # A GET form sends its "Any" selects too: genre=106&decade=&year=&contentRating=&...
+    response = friend_client.get(
+        "/library/1/?genre=106&decade=&year=&contentRating=&unwatched=1&sort=year%3Adesc"
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == "/library/1/?genre=106&unwatched=1&sort=year%3Adesc"
+    everything = friend_client.get("/library/1/?genre=&decade=")
+    assert (everything.status_code, everything["Location"]) == (302, "/library/1/")
+
+
+@pytest.mark.django_db
+def test_pagination_keeps_the_filters_and_the_sort(friend_client: Client) -> None:
+    query = {"unwatched": "1", "sort": "year:desc"}
+    _, total = api_titles(friend_client, "1", **query)
+    assert total > 48
+    expected, _ = api_titles(friend_client, "1", offset=48, **query)
+
+    first = page(friend_client, "/library/1/", **query)
+    second = page(friend_client, "/library/1/", page=2, **query)
+
+    assert 'href="/library/1/?sort=year%3Adesc&amp;unwatched=1&amp;page=2" rel="next"' in first
+    assert 'href="/library/1/?sort=year%3Adesc&amp;unwatched=1" rel="prev"' in second
+    assert texts(second, "card-title") == expected
+
+
+@pytest.mark.django_db
+def test_a_filter_combination_without_items_says_so_with_a_way_out(
+    friend_client: Client, emulator: Emulator
+) -> None:
+    movies = emulator.library.sections["1"].items
+    years = {movie["year"] for movie in movies}
+    genre, year = next(
+        (genre, year)
+        for genre in ("116", "106", "100")
+        for year in sorted(years)
+        if not any(
+            movie["year"] == year and any(str(g["id"]) == genre for g in movie["Genre"])
+            for movie in movies
+        )
+    )
+    assert api_titles(friend_client, "1", genre=genre, year=year) == ([], 0)
+
+    document = page(friend_client, "/library/1/", genre=genre, year=year)
+
+    assert '<p class="count">0 movies</p>' in document
+    assert '<p class="empty">No movies match these filters.</p>' in document
+    assert '<a class="button" href="/library/1/">Clear filters</a>' in document
+    assert "This library is empty." not in document
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("genre=99999", "This library has no genre “99999”."),
+        ("decade=1995", "This library has no decade “1995”."),
+        ("year=abc", "This library has no year “abc”."),
+        ("contentRating=XXX", "This library has no content rating “XXX”."),
+        ("unwatched=yes", "Unwatched only is unwatched=1 (or left out)."),
+    ],
+)
+def test_an_unknown_filter_value_is_a_400_naming_it(
+    friend_client: Client, query: str, message: str
+) -> None:
+    document = page(friend_client, f"/library/1/?{query}", status=400)
+
+    assert message in html.unescape(document)
+
+
+@pytest.mark.django_db
+def test_a_tv_library_filters_its_shows_and_music_has_no_unwatched_box(
+    friend_client: Client, emulator: Emulator
+) -> None:
+    expected, total = api_titles(friend_client, "3", contentRating="TV-MA")
+    shows = page(friend_client, "/library/3/", contentRating="TV-MA")
+    assert texts(shows, "card-title") == expected
+    assert f"{total} show" in shows
+    assert 'name="unwatched"' in shows
+
+    music = page(friend_client, "/library/4/")
+    filters = form_html(music, "filter-form")
+    assert 'name="genre"' in filters
+    assert 'name="unwatched"' not in filters
+    assert 'name="year"' not in filters  # the library lists no years: no empty select
+
+
+# -- play on Plex --------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_an_item_page_links_to_plex_web_in_a_new_tab(
+    friend_client: Client, emulator: Emulator, config: ServiceConfig, keys: dict[str, Any]
+) -> None:
+    key = keys["episodes"][0]["ratingKey"]
+
+    document = page(friend_client, f"/item/{key}/")
+
+    link = re.search(
+        r'<a class="button button-primary" href="([^"]+)"([^>]*)>Play on Plex', document
+    )
+    assert link is not None
+    assert html.unescape(link.group(1)) == (
+        f"https://app.plex.tv/desktop/#!/server/{config.machine_identifier}"
+        f"/details?key=%2Flibrary%2Fmetadata%2F{key}"
+    )
+    assert config.machine_identifier
+    assert link.group(2) == ' target="_blank" rel="noopener noreferrer"'
+    assert "(opens in a new tab)" in document
+    assert emulator.friend_token not in document
+    assert emulator.owner_token not in document
+
+
+@pytest.mark.django_db
+def test_no_play_link_while_the_servers_identity_is_unknown(
+    friend_client: Client, config: ServiceConfig, keys: dict[str, Any]
+) -> None:
+    ServiceConfig.objects.filter(pk=config.pk).update(machine_identifier="")
+
+    document = page(friend_client, f"/item/{keys['movie']['ratingKey']}/")
+
+    assert "Play on Plex" not in document
+    assert "Mark as" in document
