@@ -99,8 +99,9 @@ def emulator(_emulator_server: Emulator) -> Iterator[Emulator]:
     _emulator_server.reset_stats()
     yield _emulator_server
     _emulator_server.clear_fault()
-    # One emulator for the run: a test that marks something watched must not leak into the
-    # next one's expectations.
+    # One emulator for the run: a test that marks something watched, or adds or removes an
+    # item, must not leak into the next one's expectations.
+    _emulator_server.reset_library()
     _emulator_server.reset_watch()
 
 

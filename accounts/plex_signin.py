@@ -4,7 +4,8 @@
 2. The browser approves the PIN on Plex's page, which forwards back with our `state`.
 3. `check`: the PIN's token, once Plex has it (polled no faster than once a second).
 4. `finish`: the account, and its access token for *our* server from its resources; no such
-   resource means this account has no access to this server.
+   resource means this account has no access to this server. When the resource is `owned`,
+   the account is the server's owner and its token is kept as the owner token as well.
 """
 
 from __future__ import annotations
@@ -144,7 +145,7 @@ def finish(client: PlexTvClient, account_token: str) -> User:
         if not config.machine_identifier:
             check_connection(config)  # /identity tells the machine identifier, no token needed
         account = client.account(account_token)
-        server_token = client.server_token(account_token, config.machine_identifier)
+        resource = client.server_resource(account_token, config.machine_identifier)
     except PlexAuthError:
         # plex.tv refused the token it had just handed out: nothing to wait for.
         raise SignInFailed("Plex did not accept this sign-in. Start again.") from None
@@ -153,9 +154,11 @@ def finish(client: PlexTvClient, account_token: str) -> User:
             "Plex is not answering, so MediaNest cannot check your access. Try again shortly.",
             status=503,
         ) from None
-    if server_token is None:
+    if resource is None:
         raise NoAccess(account)
-    return _user_for(account, server_token)
+    if resource.owned:
+        _keep_owner_token(config, resource.access_token)
+    return _user_for(account, resource.access_token)
 
 
 def forget(request: HttpRequest) -> dict[str, Any] | None:
@@ -176,6 +179,15 @@ def _user_for(account: PlexAccount, server_token: str) -> User:
     user.set_plex_token(server_token)
     user.save()
     return user
+
+
+def _keep_owner_token(config: ServiceConfig, token: str) -> None:
+    """The server's owner signed in: their token for it also reads what Plex tells its owner
+    alone (the event stream of manage.py plex_events), so it becomes the owner token. Who may
+    sign in is unchanged; this only spares the operator setting it by hand."""
+    if config.owner_token != token:
+        config.owner_token = token
+        config.save(update_fields=["owner_token"])
 
 
 def _free_username(wanted: str) -> str:

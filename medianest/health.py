@@ -1,13 +1,16 @@
 """GET /healthz: can this process serve? For load balancers and Docker's HEALTHCHECK.
 
 200 when the database answers (MediaNest can serve, from Plex or the cache); 503 when it does
-not. The cache and Plex's circuit are reported but do not fail the check: without Redis the
-app asks Plex directly, and with Plex down it serves cached pages. No auth, no secrets.
+not. The cache, Plex's circuit and the event listener (`events`: live, reconnecting or off;
+`events_last_event_age`: seconds since Plex's last event, or null) are reported but do not fail
+the check: without Redis the app asks Plex directly, with Plex down it serves cached pages, and
+without the listener cached answers live their ordinary TTLs. No auth, no secrets.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.core.cache import cache
 from django.db import DatabaseError, InterfaceError, connection
@@ -17,6 +20,7 @@ from django.views.decorators.http import require_GET
 
 from plex.connections import breaker_for, current
 from plex.models import ServiceConfig
+from plex.services import freshness_for
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +28,7 @@ logger = logging.getLogger(__name__)
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    report: dict[str, str] = {}
+    report: dict[str, Any] = {}
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
@@ -39,15 +43,20 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
     answered, cache_ok = current().guard.call(round_trip, False)
     report["cache"] = "ok" if cache_ok and answered else "unavailable"
-    report["plex"] = _plex_circuit() if report["database"] == "ok" else "unknown"
+    config = ServiceConfig.objects.active() if report["database"] == "ok" else None
+    report["plex"] = _plex_circuit(config) if report["database"] == "ok" else "unknown"
+    # The listener's status is in the cache (through its guard: Redis down reads as off).
+    events = freshness_for(config).status() if config is not None else None
+    report["events"] = events.state if events else "off"
+    age = events.last_event_age if events else None
+    report["events_last_event_age"] = round(age, 1) if age is not None else None
     healthy = report["database"] == "ok"
     return JsonResponse(
         {"status": "ok" if healthy else "unavailable", **report}, status=200 if healthy else 503
     )
 
 
-def _plex_circuit() -> str:
-    config = ServiceConfig.objects.active()
+def _plex_circuit(config: ServiceConfig | None) -> str:
     if config is None:
         return "not configured"
     return breaker_for(config.address).current_state  # closed, open or half-open

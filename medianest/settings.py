@@ -211,6 +211,9 @@ PLEX_CACHE_TTL_LIBRARIES = envint("PLEX_CACHE_TTL_LIBRARIES", 300, minimum=0)
 PLEX_CACHE_TTL_SEARCH = envint("PLEX_CACHE_TTL_SEARCH", 60, minimum=0)
 PLEX_CACHE_TTL_ITEMS = envint("PLEX_CACHE_TTL_ITEMS", 60, minimum=0)
 PLEX_CACHE_TTL_IMAGES = envint("PLEX_CACHE_TTL_IMAGES", 86400, minimum=0)
+# While the event listener (manage.py plex_events) is connected, answers its events keep true
+# may live this long; without it the TTLs above apply.
+PLEX_CACHE_TTL_LIVE = envint("PLEX_CACHE_TTL_LIVE", 3600, minimum=0)
 # How long the last good copy is kept, to be served while Plex is unavailable.
 PLEX_CACHE_STALE_TTL = envint("PLEX_CACHE_STALE_TTL", 86400, minimum=0)
 # How many threads of one app process may wait on Plex at once; above that a request gets the

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -7,11 +10,62 @@ from django.http import HttpRequest
 from plex.client import PlexError
 from plex.connections import breaker_for
 from plex.models import ServiceConfig
-from plex.services import check_connection
+from plex.owner import OwnerTokenRefused, check_owner_token
+from plex.services import check_connection, freshness_for
+
+
+class ServiceConfigForm(forms.ModelForm):
+    # Write-only: the current owner token is never rendered, not even masked.
+    new_owner_token = forms.CharField(
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        label="Set owner token",
+        help_text=(
+            "The server owner's Plex token, for live updates (manage.py plex_events); checked "
+            "with the server before it is kept. Leave empty to keep the current one."
+        ),
+    )
+    clear_owner_token = forms.BooleanField(required=False, label="Clear owner token")
+
+    class Meta:
+        model = ServiceConfig
+        fields = "__all__"  # noqa: DJ007 - the admin's fieldsets choose what is shown
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        token = cleaned.get("new_owner_token")
+        if token and cleaned.get("clear_owner_token"):
+            raise forms.ValidationError("Set a new owner token or clear it, not both.")
+        if token and not self.errors:
+            # Checked at the address this form saves (self.instance is only updated after
+            # clean()); the machine identifier is the one last seen there.
+            server = ServiceConfig(
+                url=cleaned["url"],
+                verify_tls=cleaned["verify_tls"],
+                timeout=cleaned["timeout"],
+                machine_identifier=self.instance.machine_identifier,
+            )
+            try:
+                check_owner_token(server, token)
+            except OwnerTokenRefused as exc:
+                self.add_error("new_owner_token", str(exc))
+        return cleaned
+
+    def save(self, commit: bool = True) -> ServiceConfig:
+        config: ServiceConfig = super().save(commit=False)
+        if self.cleaned_data.get("clear_owner_token"):
+            config.owner_token = None
+        elif token := self.cleaned_data.get("new_owner_token"):
+            config.owner_token = token
+        if commit:
+            config.save()
+        return config
 
 
 @admin.register(ServiceConfig)
 class ServiceConfigAdmin(admin.ModelAdmin):
+    form = ServiceConfigForm
     list_display = ("__str__", "url", "enabled", "version", "circuit", "checked_at", "last_error")
     readonly_fields = (
         "circuit",
@@ -20,12 +74,45 @@ class ServiceConfigAdmin(admin.ModelAdmin):
         "version",
         "last_error",
         "checked_at",
+        "owner_token_status",
+        "live_updates",
     )
     fieldsets = (
         (None, {"fields": ("url", "verify_tls", "timeout", "enabled")}),
-        ("Last check", {"fields": readonly_fields}),
+        ("Last check", {"fields": readonly_fields[:6]}),
+        (
+            "Live updates",
+            {
+                "fields": (
+                    "live_updates",
+                    "owner_token_status",
+                    "new_owner_token",
+                    "clear_owner_token",
+                )
+            },
+        ),
     )
     actions = ["test_connection"]
+
+    @admin.display(description="owner token")
+    def owner_token_status(self, config: ServiceConfig) -> str:
+        return "set" if config.has_owner_token else "not set"
+
+    @admin.display(description="live updates")
+    def live_updates(self, config: ServiceConfig) -> str:
+        """What the event listener last said, through the cache every process shares."""
+        if not config.pk:
+            return "-"
+        status = freshness_for(config).status()
+        if status.state == "live":
+            if status.last_event_age is None:
+                return "live, no event yet"
+            return f"live, last event {status.last_event_age:.0f} s ago"
+        if status.state == "reconnecting":
+            return "reconnecting"
+        if not config.has_owner_token:
+            return "off: set the owner token, then run manage.py plex_events"
+        return "off: run manage.py plex_events"
 
     @admin.display(description="circuit")
     def circuit(self, config: ServiceConfig) -> str:

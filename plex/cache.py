@@ -180,6 +180,17 @@ class PlexCache:
         self._safe(lambda: self.cache.delete(f"{key}:failed"))
         return self._load(key, ttl, loader, lock_key, owner)
 
+    def read_many(self, keys: list[str]) -> dict[str, Any]:
+        """Several small values in one round trip ({} while the cache is down)."""
+        found, _ = self._safe(lambda: self.cache.get_many(keys), {})
+        return found
+
+    def put(self, key: str, value: Any, timeout: float | None) -> None:
+        self._safe(lambda: self.cache.set(key, value, timeout=timeout))
+
+    def drop(self, key: str) -> None:
+        self._safe(lambda: self.cache.delete(key))
+
     def generation(self, key: str) -> int:
         """The generation counter at `key` (0 until advanced, or while the cache is down)."""
         value, _ = self._safe(lambda: self.cache.get(key))

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
 
+from accounts.fields import SecretField
 from plex.connections import ServerAddress
 
 
@@ -35,6 +36,10 @@ class ServiceConfig(models.Model):
         validators=[MinValueValidator(0.5), MaxValueValidator(60)],
     )
     enabled = models.BooleanField(default=True)
+    # The server owner's token, for what Plex tells its owner alone: the notification stream
+    # the event listener (manage.py plex_events) reads. Encrypted at rest; never shown, and
+    # set only through plex_configure, the admin's write-only field or the owner's sign-in.
+    owner_token: str | None = SecretField(blank=True, null=True, editable=False)
 
     # Learned on the last check.
     server_name = models.CharField(max_length=200, blank=True, editable=False)
@@ -59,6 +64,10 @@ class ServiceConfig(models.Model):
 
     def __str__(self) -> str:
         return self.server_name or self.url
+
+    @property
+    def has_owner_token(self) -> bool:
+        return bool(self.owner_token)
 
     @property
     def base_url(self) -> str:

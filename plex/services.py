@@ -36,6 +36,7 @@ from plex.client import (
     ServerInfo,
 )
 from plex.connections import access_key, client_for, current
+from plex.freshness import Freshness, Scope, Stamp, watch_key
 from plex.images import image_item_key, image_size
 from plex.models import ServiceConfig
 
@@ -99,8 +100,22 @@ def public_server_name() -> str:
     return config.public_name if config is not None else "Plex"
 
 
-# Answers that hold no watch state: kept across a user's watch generations.
-_WITHOUT_WATCH_STATE = frozenset({"server", "libraries", "choices"})
+# What each kind of answer depends on (plex/freshness.py): a user's watch state and one
+# section's content, or the whole library's; "none": neither (the seed's TTL alone).
+_SCOPES: dict[str, Scope] = {
+    "server": "none",
+    "libraries": "none",
+    "items": "section",
+    "collections": "section",
+    "filters": "section",
+    "choices": "section",
+    "collection": "library",
+    "item": "library",
+    "children": "library",
+    "search": "library",
+    "recent": "library",
+    "continue": "library",
+}
 FILTER_COUNT_MAX = 40  # a field's choices are counted when it has at most this many
 
 
@@ -111,6 +126,17 @@ class LibraryFilters:
 
     choices: dict[str, list[tuple[FilterChoice, int | None]]]
     unwatched: int
+
+
+def server_id(config: ServiceConfig) -> str:
+    """The server's name in cache keys: its machine identifier, else a hash of its URL."""
+    return config.machine_identifier or _digest(config.base_url)
+
+
+def freshness_for(config: ServiceConfig) -> Freshness:
+    """The server's generations and event status, for the listener and /healthz."""
+    cache = PlexCache(stale_ttl=settings.PLEX_CACHE_STALE_TTL, wait=1.0, guard=current().guard)
+    return Freshness(cache, server_id(config))
 
 
 def _digest(*parts: object) -> str:
@@ -125,9 +151,7 @@ class PlexService:
         token = user.plex_token or ""
         self.client: PlexClient = client_for(config.address, token)
         self._access = access_key(token)
-        self._server = config.machine_identifier or _digest(config.base_url)
-        self._generation_key = f"plex:v1:{self._server}:{self._access}:watch-generation"
-        self._generation: int | None = None
+        self._server = server_id(config)
         connections = current()
         self.cache = PlexCache(
             stale_ttl=settings.PLEX_CACHE_STALE_TTL,
@@ -135,6 +159,8 @@ class PlexService:
             guard=connections.guard,
             bulkhead=connections.bulkhead,
         )
+        self.freshness = Freshness(self.cache, self._server)
+        self._stamps: dict[tuple[str, str], Stamp] = {}  # a request sees one generation
 
     @classmethod
     def for_user(cls, user: User | AnonymousUser) -> PlexService:
@@ -165,19 +191,25 @@ class PlexService:
         an access check), per server only. Answers that carry this user's watch state are
         keyed by their watch generation too: marking something watched moves it on, and all
         of them (the item, its show, the pages and rows that show it) are asked anew."""
-        scope = "shared" if shared else self._access
-        key = f"plex:v1:{self._server}:{scope}:{kind}:{_digest(*args)}"
-        if not shared and kind not in _WITHOUT_WATCH_STATE:
-            key = f"{key}@g{self._watch_generation()}"
+        key = f"plex:v1:{self._server}:{'shared' if shared else self._access}:{kind}:"
+        key += _digest(*args)
+        scope = "none" if shared else _SCOPES[kind]
+        if scope != "none":
+            stamp = self._stamp(scope, str(args[0]) if scope == "section" else "")
+            key = f"{key}@{stamp.text}"
+            if stamp.live:  # the listener keeps it true: it may live much longer
+                ttl = max(ttl, settings.PLEX_CACHE_TTL_LIVE)
         try:
             return self.cache.fetch(key, ttl, load)
         except PlexAuthError as exc:
             raise self._refusal(exc) from exc
 
-    def _watch_generation(self) -> int:
-        if self._generation is None:  # once per request: a request sees one generation
-            self._generation = self.cache.generation(self._generation_key)
-        return self._generation
+    def _stamp(self, scope: Scope, section: str) -> Stamp:
+        found = self._stamps.get((scope, section))
+        if found is None:
+            found = self.freshness.stamp(scope, access=self._access, section=section)
+            self._stamps[(scope, section)] = found
+        return found
 
     def _refusal(self, exc: PlexAuthError) -> PlexError:
         """A 401 for one resource may be a proxy's hiccup or a resource the server keeps from
@@ -278,8 +310,8 @@ class PlexService:
             mark(rating_key)
         except PlexAuthError as exc:
             raise self._refusal(exc) from exc
-        self.cache.advance(self._generation_key)
-        self._generation = None
+        self.cache.advance(watch_key(self._server, self._access))
+        self._stamps.clear()
         return self.metadata(rating_key)
 
     def collections(self, key: str) -> Cached[list[MediaItem]]:

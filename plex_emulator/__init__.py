@@ -139,6 +139,39 @@ class Emulator:
         share one emulator for the whole run."""
         self.state.reset_watch(account)
 
+    # -- the library changing, and the owner's notification streams (events.py) -----------
+
+    def add_movie(self, section: str, title: str, year: int | None = None) -> str:
+        """A movie added to a movie section (as `POST /__emulator__/library/items`): its new
+        ratingKey. The owner's streams get the scan's activity, timeline and status messages.
+        KeyError: unknown section; ValueError: not a movie section."""
+        return self.state.add_movie(section, title, year)
+
+    def remove_item(self, rating_key: str) -> None:
+        """A movie removed everywhere (as `DELETE /__emulator__/library/items/KEY`); the
+        owner's streams get timeline state 9. KeyError: unknown; ValueError: not a movie."""
+        self.state.remove_item(rating_key)
+
+    def reset_library(self) -> None:
+        """The generated library back: what tests added gone, what they removed back."""
+        self.state.reset_library()
+
+    def play(
+        self, account: str, rating_key: str, view_offset: int, state: str = "playing"
+    ) -> dict[str, Any]:
+        """`account`'s player reports `state` at `view_offset` ms (as `POST
+        /__emulator__/play`): its watch state changes as a /:/timeline report would, and the
+        owner's streams get a `playing` notification, which is returned."""
+        return self.state.play(account, rating_key, view_offset, state)
+
+    def events_connected(self) -> int:
+        """How many notification streams (WebSocket and EventSource) are open."""
+        return self.state.events.connected()
+
+    def drop_events(self) -> int:
+        """Drop every open notification stream (as `POST /__emulator__/events/drop`)."""
+        return self.state.events.drop_all()
+
     def add_account(self, account: str, token: str, *, owner: bool = False) -> None:
         """Another token the server accepts (a second friend...), with its own watch state.
         It sees what the friend sees (or everything, as an owner)."""

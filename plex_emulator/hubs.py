@@ -145,8 +145,10 @@ def on_deck(
     found: list[tuple[int, dict[str, Any]]] = []
     busy: set[str] = set()  # shows with an episode in progress
     for key in started:
-        item = library.by_key[key]
-        if item["type"] not in VIDEO_TYPES or library.section_of[key] not in visible:
+        item = library.by_key.get(key)  # None: removed from the library (a control endpoint)
+        if item is None or item["type"] not in VIDEO_TYPES:
+            continue
+        if library.section_of.get(key) not in visible:
             continue
         found.append((states[key]["lastViewedAt"], item))
         if item["type"] == "episode":

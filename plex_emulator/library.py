@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -211,6 +212,7 @@ class Library:
         self.section_of: dict[str, str] = {}  # ratingKey -> section key
         self._next_key = 1000
         self.sections: dict[str, Section] = {}
+        self._original: tuple[Any, ...] | None = None  # the generated indexes, once changed
         self._add_section(MOVIE_SECTION, "movie", "Movies", shared=True)
         self._add_section(UHD_SECTION, "movie", "4K Movies", shared=False)
         self._add_section(TV_SECTION, "show", "TV Shows", shared=True)
@@ -317,38 +319,52 @@ class Library:
             year = rng.randint(1954, 2025)
             title = self._title(number, special)
             genres = rng.sample(_GENRES, rng.randint(1, 3))
-            item: dict[str, Any] = {
-                "ratingKey": key,
-                "key": f"/library/metadata/{key}",
-                "guid": f"plex://movie/{hashlib.md5(key.encode()).hexdigest()[:24]}",
-                "studio": rng.choice(_STUDIOS),
-                "type": "movie",
-                "title": title,
-                "titleSort": title_sort(title),
-                "contentRating": rng.choice(_CONTENT_RATINGS),
-                "summary": _summary(rng),
-                "rating": round(rng.uniform(3.0, 9.8), 1),
-                "audienceRating": round(rng.uniform(3.0, 9.8), 1),
-                "year": year,
-                "tagline": rng.choice(_SENTENCES),
-                **self._images(key, updated),
-                "duration": rng.randint(80, 170) * 60_000,
-                "originallyAvailableAt": f"{year}-{rng.randint(1, 12):02d}-{rng.randint(10, 28)}",
-                "addedAt": added,
-                "updatedAt": updated,
-                "Media": [self._media(rng, key, uhd=section.key == UHD_SECTION)],
-                "Genre": [{"tag": genre} for genre in genres],
-                "Director": _people(rng, 1),
-                "Writer": _people(rng, 2),
-                "Country": [{"tag": rng.choice(("United States of America", "France", "Japan"))}],
-                "Role": _people(rng, 4),
-            }
+            item = self._movie(rng, section, key, title, year, genres, added, updated)
             if rng.random() < 0.25:
                 # Once the global watch state; drawn still, so later titles and keys stay as
                 # they were. Watch state is per account now (watch.py).
                 rng.randint(1, 4)
                 rng.randint(3_600, 86_400 * 30)
             self._register(section, item, None)
+
+    def _movie(
+        self,
+        rng: random.Random,
+        section: Section,
+        key: str,
+        title: str,
+        year: int,
+        genres: list[str],
+        added: int,
+        updated: int,
+    ) -> dict[str, Any]:
+        """A movie as Plex sends it; draws from `rng` in the order the library always has."""
+        return {
+            "ratingKey": key,
+            "key": f"/library/metadata/{key}",
+            "guid": f"plex://movie/{hashlib.md5(key.encode()).hexdigest()[:24]}",
+            "studio": rng.choice(_STUDIOS),
+            "type": "movie",
+            "title": title,
+            "titleSort": title_sort(title),
+            "contentRating": rng.choice(_CONTENT_RATINGS),
+            "summary": _summary(rng),
+            "rating": round(rng.uniform(3.0, 9.8), 1),
+            "audienceRating": round(rng.uniform(3.0, 9.8), 1),
+            "year": year,
+            "tagline": rng.choice(_SENTENCES),
+            **self._images(key, updated),
+            "duration": rng.randint(80, 170) * 60_000,
+            "originallyAvailableAt": f"{year}-{rng.randint(1, 12):02d}-{rng.randint(10, 28)}",
+            "addedAt": added,
+            "updatedAt": updated,
+            "Media": [self._media(rng, key, uhd=section.key == UHD_SECTION)],
+            "Genre": [{"tag": genre} for genre in genres],
+            "Director": _people(rng, 1),
+            "Writer": _people(rng, 2),
+            "Country": [{"tag": rng.choice(("United States of America", "France", "Japan"))}],
+            "Role": _people(rng, 4),
+        }
 
     def _media(self, rng: random.Random, key: str, *, uhd: bool = False) -> dict[str, Any]:
         width, height, resolution = (3840, 2160, "4k") if uhd else (1920, 1080, "1080")
@@ -629,18 +645,7 @@ class Library:
                 self.tags[(array, value)] = next_id
                 next_id += 1
         for item in self.by_key.values():
-            for array, filter_name in TAG_FILTERS.items():
-                for tag in item.get(array, ()):
-                    tag_id = self.tags[(array, tag["tag"])]
-                    tag["id"] = tag_id
-                    tag["filter"] = f"{filter_name}={tag_id}"
-                    if array in PEOPLE:
-                        digest = hashlib.md5(f"person:{tag['tag']}".encode()).hexdigest()
-                        tag["tagKey"] = digest[:24]
-                        self.tag_keys[tag["tag"]] = digest[:24]
-                    if array == "Role":
-                        aside = _aside(self.seed, f"{item['ratingKey']}:{tag['tag']}")
-                        tag["role"] = f"{aside.choice(_FIRST)} {aside.choice(_LAST)}"
+            self._apply_tags(item, self.tags, self.tag_keys)
         # Collections are tags too (`collection=ID` filters); the tag id is the collection's
         # ratingKey here, and members carry `Collection[]` as real items do.
         for collection_key, members in self.collection_items.items():
@@ -654,6 +659,23 @@ class Library:
                     }
                 )
 
+    def _apply_tags(
+        self, item: dict[str, Any], tags: dict[tuple[str, str], int], tag_keys: dict[str, str]
+    ) -> None:
+        """An item's tags get their `id`, `filter`, `tagKey` and `role` (from `tags`)."""
+        for array, filter_name in TAG_FILTERS.items():
+            for tag in item.get(array, ()):
+                tag_id = tags[(array, tag["tag"])]
+                tag["id"] = tag_id
+                tag["filter"] = f"{filter_name}={tag_id}"
+                if array in PEOPLE:
+                    digest = hashlib.md5(f"person:{tag['tag']}".encode()).hexdigest()
+                    tag["tagKey"] = digest[:24]
+                    tag_keys[tag["tag"]] = digest[:24]
+                if array == "Role":
+                    aside = _aside(self.seed, f"{item['ratingKey']}:{tag['tag']}")
+                    tag["role"] = f"{aside.choice(_FIRST)} {aside.choice(_LAST)}"
+
     # -- queries ------------------------------------------------------------------------
 
     def visible_sections(self, owner: bool) -> list[Section]:
@@ -666,7 +688,10 @@ class Library:
     def sorted_items(self, section: Section, level: int, sort: str) -> list[dict[str, Any]]:
         """Items of one type level in one section, sorted; memoised per (level, sort)."""
         cache_key = (level, sort)
-        cached = section._sorted.get(cache_key)
+        # The cache read once: a change swaps in a new one, and a sort begun before it must
+        # land in the old one, never fill the new one with a stale list.
+        cache = section._sorted
+        cached = cache.get(cache_key)
         if cached is not None:
             return cached
         items = self.items_at_level(section, level)
@@ -690,7 +715,7 @@ class Library:
                 key=lambda i: (i.get(field_name) or 0, i.get("titleSort", "")),
                 reverse=reverse,
             )
-        section._sorted[cache_key] = items
+        cache[cache_key] = items
         return items
 
     def items_at_level(self, section: Section, level: int) -> list[dict[str, Any]]:
@@ -705,3 +730,116 @@ class Library:
             for key, item in self.by_key.items()
             if item["type"] == wanted and self.section_of.get(key) == section.key
         ]
+
+    # -- changes (the control endpoints) -------------------------------------------------
+    # Handler threads read these indexes without a lock. A change never edits a dict or list
+    # a reader may hold: it builds the new one and swaps it in (copy on write), adding to the
+    # lookups (tags, by_key, section_of) before the lists that lead to them, and removing from
+    # the lists first. The caller (EmulatorState) serialises changes.
+
+    def _remember(self) -> None:
+        """The generated library's indexes, kept once for `restore` (copy on write never
+        edits them)."""
+        if self._original is None:
+            self._original = (
+                self.by_key,
+                self.section_of,
+                self.children_of,
+                self.collection_items,
+                self.tags,
+                self.tag_keys,
+                self.recent,
+                {key: (s.items, s.collections) for key, s in self.sections.items()},
+            )
+
+    def changed(self) -> bool:
+        return self._original is not None
+
+    def add_movie(
+        self, section_key: str, title: str, year: int | None = None, now: int | None = None
+    ) -> dict[str, Any]:
+        """A new movie in a movie section, as a scan adds it: a new ratingKey, added now,
+        with images, Media and tags like the generated ones. KeyError for an unknown section,
+        ValueError for one that holds no movies."""
+        section = self.sections[section_key]
+        if section.type != "movie":
+            raise ValueError("only a movie section takes a movie")
+        self._remember()
+        key = self._new_key()
+        rng = _aside(self.seed, f"{key}:added")
+        now = int(time.time()) if now is None else now
+        year = int(year) if year is not None else rng.randint(1954, 2025)
+        genres = rng.sample(_GENRES, rng.randint(1, 3))
+        item = self._movie(rng, section, key, title, year, genres, now, now)
+        item["librarySectionID"] = int(section.key)
+        item["librarySectionTitle"] = section.title
+        item["librarySectionKey"] = f"/library/sections/{section.key}"
+        tags, tag_keys = dict(self.tags), dict(self.tag_keys)
+        next_id = max(tags.values(), default=99) + 1
+        for array in TAG_FILTERS:
+            for tag in item.get(array, ()):
+                if (array, tag["tag"]) not in tags:
+                    tags[(array, tag["tag"])] = next_id
+                    next_id += 1
+        self._apply_tags(item, tags, tag_keys)
+        self.tags, self.tag_keys = tags, tag_keys
+        self.section_of = {**self.section_of, key: section.key}
+        self.by_key = {**self.by_key, key: item}
+        section.items = [*section.items, item]
+        section._sorted = {}
+        self.recent = sorted(
+            [*self.recent, item], key=lambda i: (-self.added_at(i), int(i["ratingKey"]))
+        )
+        return item
+
+    def remove_item(self, rating_key: str) -> dict[str, Any]:
+        """A movie gone from the library, its collections' members included. KeyError when
+        unknown, ValueError for anything but a movie (shows, music: not supported)."""
+        item = self.by_key[rating_key]
+        if item["type"] != "movie":
+            raise ValueError("only movies can be removed")
+        self._remember()
+        section = self.sections[self.section_of[rating_key]]
+        section.items = [i for i in section.items if i["ratingKey"] != rating_key]
+        section._sorted = {}
+        self.recent = [i for i in self.recent if i["ratingKey"] != rating_key]
+        by_key = dict(self.by_key)
+        children_of = dict(self.children_of)
+        collection_items = dict(self.collection_items)
+        collections = []
+        for collection in section.collections:
+            members = collection_items.get(collection["ratingKey"], [])
+            if any(m["ratingKey"] == rating_key for m in members):
+                kept = [m for m in members if m["ratingKey"] != rating_key]
+                collection = {**collection, "childCount": str(len(kept))}
+                by_key[collection["ratingKey"]] = collection
+                children_of[collection["ratingKey"]] = kept
+                collection_items[collection["ratingKey"]] = kept
+            collections.append(collection)
+        section.collections = collections
+        self.children_of, self.collection_items = children_of, collection_items
+        del by_key[rating_key]
+        self.by_key = by_key
+        self.section_of = {k: v for k, v in self.section_of.items() if k != rating_key}
+        return item
+
+    def restore(self) -> None:
+        """Back to the generated library (added items gone, removed ones back); ratingKeys
+        handed out stay used, as on a real server."""
+        original = self._original
+        if original is None:
+            return
+        by_key, section_of, children_of, collection_items, tags, tag_keys, recent, lists = original
+        # Lookups know both the old and the new items while the lists change.
+        self.tags, self.tag_keys = {**self.tags, **tags}, {**self.tag_keys, **tag_keys}
+        self.section_of = {**self.section_of, **section_of}
+        self.by_key = {**self.by_key, **by_key}
+        self.children_of, self.collection_items = children_of, collection_items
+        for key, (items, collections) in lists.items():
+            self.sections[key].items = items
+            self.sections[key].collections = collections
+            self.sections[key]._sorted = {}
+        self.recent = recent
+        self.section_of, self.by_key = section_of, by_key
+        self.tags, self.tag_keys = tags, tag_keys
+        self._original = None

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import queue
 import re
+import select
 import socket
 import struct
 import sys
 import threading
 import time
+import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from . import browse, hubs, images, plextv
+from . import browse, events, hubs, images, plextv
 from .library import Library, Section
 from .render import container, html_body, to_json, to_xml
 from .watch import LEAF_TYPES, WatchState, key_from_uri
@@ -110,11 +115,141 @@ class EmulatorState:
         self.requests = 0
         self.connections = 0
         self.by_path: Counter[str] = Counter()
-        self._search_index = [
+        self._search_index = self._build_search_index()
+        # The owner's notification streams (events.py), library changes on command (one at a
+        # time) and the play sessions the `playing` notifications name.
+        self.events = events.EventHub()
+        self.heartbeat = 5.0  # seconds between the EventSource's keepalive comments
+        self._change_lock = threading.Lock()
+        self._sessions: dict[tuple[str, str], tuple[str, int]] = {}
+        self._next_session = 0
+
+    def _build_search_index(self) -> list[tuple[str, dict[str, Any]]]:
+        return [
             (_fold(item["title"]), item)
-            for item in library.by_key.values()
+            for item in self.library.by_key.values()
             if item["type"] in {t for t, _ in hubs.MEDIA_HUBS}
         ]
+
+    # -- library changes and notifications (the control endpoints) ---------------------------
+
+    def add_movie(self, section_key: str, title: str, year: int | None = None) -> str:
+        """A movie added to a movie section, announced to the owner's streams as a scan
+        finding it. KeyError: unknown section; ValueError: not a movie section."""
+        with self._change_lock:
+            item = self.library.add_movie(section_key, title, year)
+            self._search_index = [*self._search_index, (_fold(item["title"]), item)]
+            self._announce(section_key, item, added=True)
+        return str(item["ratingKey"])
+
+    def remove_item(self, rating_key: str) -> None:
+        """A movie removed everywhere (and from every account's watch state), announced as
+        deleted. KeyError: unknown; ValueError: not a movie."""
+        with self._change_lock:
+            section_key = self.library.section_of.get(rating_key, "")
+            item = self.library.remove_item(rating_key)
+            self._search_index = self._build_search_index()
+            for watch in list(self._watch.values()):
+                watch.forget(rating_key)
+            self._announce(section_key, item, added=False)
+
+    def reset_library(self) -> None:
+        """The generated library back (no notification: a test's clean-up, not a scan)."""
+        with self._change_lock:
+            if self.library.changed():
+                self.library.restore()
+                self._search_index = self._build_search_index()
+
+    def _announce(self, section_key: str, item: dict[str, Any], *, added: bool) -> None:
+        """What a real server's scan emits: the section's `library.update.section` activity
+        starts; the item's timeline entries (added: state 0 "created", 3 "loading", 4
+        "processing", 5 done with no metadataState; removed: state 9 "deleted"); the activity
+        ends; a "Library scan complete" status."""
+        section = self.library.sections[section_key]
+        now = int(time.time())
+        activity_id = str(uuid.uuid4())
+        activity = {
+            "uuid": activity_id,
+            "type": "library.update.section",
+            "cancellable": False,
+            "userID": 1,
+            "title": f"Scanning {section.title}",
+            "subtitle": "",
+            "progress": 0,
+            "Context": {"librarySectionID": section.key},
+        }
+        self.events.publish(
+            "activity", [{"event": "started", "uuid": activity_id, "Activity": activity}]
+        )
+        steps = [(0, "created"), (3, "loading"), (4, "processing"), (5, None)]
+        for state, metadata_state in steps if added else [(9, "deleted")]:
+            entry: dict[str, Any] = {
+                "identifier": events.LIBRARY_IDENTIFIER,
+                "sectionID": section.key,
+                "itemID": str(item["ratingKey"]),
+                "type": events.TYPE_IDS[item["type"]],
+                "title": item["title"],
+                "state": state,
+                "updatedAt": now,
+            }
+            if metadata_state is not None:
+                entry["metadataState"] = metadata_state
+            self.events.publish("timeline", [entry])
+        ended = {**activity, "progress": 100}
+        self.events.publish(
+            "activity", [{"event": "ended", "uuid": activity_id, "Activity": ended}]
+        )
+        self.events.publish(
+            "status",
+            [
+                {
+                    "title": "Library scan complete",
+                    "description": section.title,
+                    "notificationName": "LIBRARY_UPDATE",
+                }
+            ],
+        )
+
+    def play(
+        self, account: str, rating_key: str, view_offset: int, state: str = "playing"
+    ) -> dict[str, Any]:
+        """A player of `account` reports `state` at `view_offset` ms, as /:/timeline would:
+        that account's watch state changes (watch.py), and the owner's streams get a
+        `playing` notification (the owner sees every user's playback). KeyError: unknown
+        account or an item the account cannot see; ValueError: not playable, bad state."""
+        if state not in {"playing", "paused", "stopped"}:
+            raise ValueError("state must be playing, paused or stopped")
+        owner = next((o for name, o in self.tokens.values() if name == account), None)
+        if owner is None:
+            raise KeyError(account)
+        item = self.library.by_key.get(rating_key)
+        if item is None or not self.library.can_see(rating_key, owner):
+            raise KeyError(rating_key)
+        if item["type"] not in LEAF_TYPES:
+            raise ValueError("only a movie, episode or track plays")
+        self.watch(account).progress(rating_key, int(view_offset))
+        with self._change_lock:
+            session = self._sessions.get((account, rating_key))
+            if session is None:
+                self._next_session += 1
+                session = (str(self._next_session), self._next_session)
+            if state == "stopped":
+                self._sessions.pop((account, rating_key), None)  # the session ends
+            else:
+                self._sessions[(account, rating_key)] = session
+        notification = {
+            "sessionKey": session[0],
+            "clientIdentifier": f"medianest-emulator-player-{account}",
+            "guid": "",
+            "ratingKey": rating_key,
+            "url": "",
+            "key": f"/library/metadata/{rating_key}",
+            "viewOffset": int(view_offset),
+            "playQueueItemID": session[1],
+            "state": state,
+        }
+        self.events.publish("playing", [notification])
+        return notification
 
     def add_account(self, account: str, token: str, *, owner: bool = False) -> None:
         """Another token the server accepts, with watch state of its own (seeded by name)."""
@@ -258,6 +393,9 @@ class PlexHandler(BaseHTTPRequestHandler):
                 body = body[: max(1, len(body) // 2)]
             self._send(status, body, content_type, headers)
             return
+        if (path.rstrip("/") or "/") in events.STREAM_PATHS:
+            self._stream(method, path.rstrip("/"))
+            return
         try:
             if method != "GET" and not (path in _WATCH_PATHS and method in {"PUT", "POST"}):
                 raise HttpError(405 if path != "/" else 400)
@@ -305,9 +443,225 @@ class PlexHandler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
+    # -- notification streams (events.py) ---------------------------------------------------
+
+    def _stream(self, method: str, path: str) -> None:
+        """The owner's notification stream: 401 for an unknown token, 403 for a shared
+        user's, 405 for anything but GET, 400 for a WebSocket path without an upgrade."""
+        query = dict(self._pairs)
+        websocket = path in events.WEBSOCKET_PATHS
+        key = self.headers.get("Sec-WebSocket-Key") or ""
+        try:
+            if method != "GET":
+                raise HttpError(405)
+            if not self._owner(query):
+                raise HttpError(403)
+            upgrade = (self.headers.get("Upgrade") or "").lower()
+            if websocket and (upgrade != "websocket" or not key):
+                raise HttpError(400)
+        except HttpError as exc:
+            self._send(exc.status, html_body(exc.status), "text/html")
+            return
+        hub = self.server.state.events
+        subscriber = events.Subscriber(
+            "websocket" if websocket else "eventsource",
+            events.parse_filters(self._pairs),
+            self.connection,
+        )
+        self.close_connection = True  # the stream is the connection's last answer
+        hub.subscribe(subscriber)  # before the answer: nothing published after it is lost
+        try:
+            if websocket:
+                self._websocket(subscriber, key, path)
+            else:
+                self._eventsource(subscriber, path)
+        except (OSError, ValueError):
+            subscriber.dropped = True  # the client went away mid-write
+        finally:
+            hub.unsubscribe(subscriber)
+            subscriber.closed.set()
+            if subscriber.dropped:
+                self._reset()
+
+    def _websocket(self, subscriber: events.Subscriber, key: str, path: str) -> None:
+        """RFC 6455 over this connection: the 101 answer, then unmasked text frames; a reader
+        thread answers the client's pings and close."""
+        self.send_response(101, "Switching Protocols")
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", events.websocket_accept(key))
+        self.end_headers()
+        write_lock = threading.Lock()
+
+        def send(opcode: int, payload: bytes) -> None:
+            with write_lock:
+                self.wfile.write(events.websocket_frame(opcode, payload))
+
+        reader = threading.Thread(
+            target=self._websocket_reader,
+            args=(subscriber, send),
+            daemon=True,
+            name=f"plex-emulator-ws-{self.client_address[1]}",
+        )
+        reader.start()
+        self._pump(subscriber, path, lambda kind, text: send(0x1, text.encode()), None)
+        reader.join(timeout=2)
+
+    def _websocket_reader(
+        self, subscriber: events.Subscriber, send: Callable[[int, bytes], None]
+    ) -> None:
+        try:
+            while not subscriber.closed.is_set():
+                frame = events.read_frame(self.rfile.read)
+                if frame is None:
+                    break
+                opcode, payload = frame
+                if opcode == 0x8:  # close: echo the status code, then the connection ends
+                    send(0x8, payload[:2])
+                    break
+                if opcode == 0x9:  # ping
+                    send(0xA, payload[:125])
+                # text, binary, pong, continuation: nothing for the server to do
+        except events.FrameError as exc:
+            with contextlib.suppress(OSError):
+                send(0x8, struct.pack("!H", exc.code))
+        except (OSError, ValueError):
+            pass
+        finally:
+            subscriber.closed.set()
+            subscriber.queue.put(None)
+
+    def _eventsource(self, subscriber: events.Subscriber, path: str) -> None:
+        """text/event-stream, chunked: `event: <type>` and `data: <JSON>` per message, and a
+        `: ping` comment every `heartbeat` seconds."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("X-Plex-Protocol", "1.0")
+        self.end_headers()
+
+        def chunk(data: bytes) -> None:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+
+        def deliver(kind: str, text: str) -> None:
+            chunk(f"event: {kind}\ndata: {text}\n\n".encode())
+
+        chunk(b": connected\n\n")  # the client's read returns: it knows the stream is open
+        self._pump(subscriber, path, deliver, lambda: chunk(b": ping\n\n"))
+
+    def _client_gone(self) -> bool:
+        """True when the peer closed its end (readable with nothing to read)."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except (OSError, ValueError):
+            return True
+
+    def _pump(
+        self,
+        subscriber: events.Subscriber,
+        path: str,
+        deliver: Callable[[str, str], None],
+        heartbeat: Callable[[], None] | None,
+    ) -> None:
+        """Deliver queued messages until the stream ends, through the fault of the moment:
+        "reset" drops the stream, "hold" keeps messages back, "latency" delays each,
+        "malformed" truncates each; "status" only refuses new streams."""
+        state = self.server.state
+        last_write = time.monotonic()
+        while not subscriber.closed.is_set():
+            fault = state.fault
+            faulted = fault.mode != "ok" and path.startswith(fault.path_prefix or "/")
+            if faulted and fault.mode == "reset":
+                subscriber.dropped = True
+                return
+            if faulted and fault.mode == "hold":
+                state.released.wait(0.25)
+                continue
+            try:
+                item = subscriber.queue.get(timeout=0.25)
+            except queue.Empty:
+                item = None
+            if subscriber.closed.is_set():
+                return
+            if item is not None:
+                kind, text = item
+                if faulted and fault.mode == "latency":
+                    time.sleep(fault.delay_ms / 1000)
+                if faulted and fault.mode == "malformed":
+                    text = text[: max(1, len(text) // 2)]
+                deliver(kind, text)
+                last_write = time.monotonic()
+            elif heartbeat is not None:
+                if self._client_gone():
+                    return
+                if time.monotonic() - last_write >= state.heartbeat:
+                    heartbeat()
+                    last_write = time.monotonic()
+
+    def _payload(self) -> dict[str, Any]:
+        """A control request's JSON object; ValueError when it is not one."""
+        length = int(self.headers.get("Content-Length") or 0)
+        payload = json.loads(self.rfile.read(length) or b"{}")
+        if not isinstance(payload, dict):
+            raise ValueError("a JSON object is expected")
+        return payload
+
     def _control(self, method: str, path: str) -> None:
         state = self.server.state
-        if path == f"{CONTROL_PREFIX}stats" and method == "GET":
+        if path == f"{CONTROL_PREFIX}events" and method == "GET":
+            self._json(200, {"connected": state.events.connected()})
+        elif path == f"{CONTROL_PREFIX}events/drop" and method == "POST":
+            self._json(200, {"dropped": state.events.drop_all()})
+        elif path == f"{CONTROL_PREFIX}library/items" and method == "POST":
+            try:
+                payload = self._payload()
+                title = payload.get("title")
+                if not isinstance(title, str) or not title.strip():
+                    raise ValueError("title is required")
+                year = payload.get("year")
+                rating_key = state.add_movie(
+                    str(payload.get("section", "")), title, int(year) if year else None
+                )
+            except KeyError:
+                self._json(404, {"error": "unknown section"})
+                return
+            except (ValueError, TypeError) as exc:
+                self._json(400, {"error": str(exc)})
+                return
+            self._json(201, {"ratingKey": rating_key})
+        elif path.startswith(f"{CONTROL_PREFIX}library/items/") and method == "DELETE":
+            rating_key = path.rsplit("/", 1)[1]
+            try:
+                state.remove_item(rating_key)
+            except KeyError:
+                self._json(404, {"error": "unknown ratingKey"})
+                return
+            except ValueError as exc:
+                self._json(400, {"error": str(exc)})
+                return
+            self._json(200, {"removed": rating_key})
+        elif path == f"{CONTROL_PREFIX}library/reset" and method == "POST":
+            state.reset_library()
+            self._json(200, {"reset": True})
+        elif path == f"{CONTROL_PREFIX}play" and method == "POST":
+            try:
+                payload = self._payload()
+                notification = state.play(
+                    str(payload.get("account", "")),
+                    str(payload.get("ratingKey", "")),
+                    int(payload.get("viewOffset") or 0),
+                    str(payload.get("state") or "playing"),
+                )
+            except KeyError as exc:
+                self._json(404, {"error": f"unknown account or ratingKey: {exc}"})
+                return
+            except (ValueError, TypeError) as exc:
+                self._json(400, {"error": str(exc)})
+                return
+            self._json(200, notification)
+        elif path == f"{CONTROL_PREFIX}stats" and method == "GET":
             self._json(200, state.stats())
         elif path == f"{CONTROL_PREFIX}stats/reset" and method == "POST":
             state.reset_stats()
@@ -979,6 +1333,10 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], state: EmulatorState) -> None:
         self.state = state
         super().__init__(address, PlexHandler)
+
+    def server_close(self) -> None:
+        self.state.events.drop_all()  # stream threads end; none outlives the server
+        super().server_close()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that hangs up mid-answer (a reset fault, a timeout) is routine here; anything

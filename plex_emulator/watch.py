@@ -277,6 +277,12 @@ class WatchState:
             self._put(rating_key, state)
             self._recount(self._containers([item]))
 
+    def forget(self, rating_key: str) -> None:
+        """An item gone from the library: its state gone too (the seeded one is kept, for
+        when the library is restored)."""
+        with self._lock:
+            self._put(rating_key, {})
+
     def reset(self) -> None:
         """Back to the seeded state."""
         items, totals, in_progress = self._seeded

@@ -3,6 +3,7 @@ client (the browser version is in tests of the pages)."""
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -234,3 +235,38 @@ def test_an_account_token_plex_tv_refuses_is_not_reported_as_an_outage(
 
     assert refused.value.status == 400
     assert refused.value.message == "Plex did not accept this sign-in. Start again."
+
+
+# -- the server's owner: their token becomes the owner token (live updates) ----------------------
+
+
+@pytest.mark.django_db
+def test_the_owners_sign_in_keeps_their_server_token_as_the_owner_token(
+    client, emulator, plex_server, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+
+    response = come_back(client, approve(emulator, start(client), "owner"))
+
+    assert response.status_code == 302
+    plex_server.refresh_from_db()
+    assert plex_server.owner_token == emulator.owner_token
+    assert User.objects.get(plex_id=emulator.accounts["owner"].id).plex_token == (
+        emulator.owner_token
+    )
+    assert emulator.owner_token not in caplog.text
+
+
+@pytest.mark.django_db
+def test_a_friends_sign_in_leaves_the_owner_token_alone(client, emulator, plex_server) -> None:
+    come_back(client, approve(emulator, start(client), "friend"))
+    plex_server.refresh_from_db()
+    assert plex_server.owner_token is None
+
+    plex_server.owner_token = emulator.owner_token
+    plex_server.save()
+    client.post("/accounts/signout/")
+    come_back(client, approve(emulator, start(client), "friend"))
+
+    plex_server.refresh_from_db()
+    assert plex_server.owner_token == emulator.owner_token

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import pybreaker
 import requests
 
+from . import notifications as notifications_module
 from . import plexxml, redaction
 from .breaker import PlexBreaker, make_breaker
 from .errors import (
@@ -385,6 +386,24 @@ class PlexClient:
             f"/library/metadata/{_segment(rating_key)}/children",
             {"excludeAllLeaves": 1},
             parse=self._items,
+        )
+
+    def notifications(
+        self,
+        idle_timeout: float = 30.0,
+        on_open: Callable[[requests.Response], None] | None = None,
+    ) -> Generator[notifications_module.Notification, None, None]:
+        """The server's notification stream, for the server owner's token (a shared user's is
+        refused): what changed in the library, what is playing. Outside the breaker, which is
+        for calls that end; the caller reconnects when it ends (PlexUnavailable)."""
+        return notifications_module.read(
+            self.trial_session,  # one attempt: the caller has its own backoff
+            self.base_url + notifications_module.PATH,
+            headers={**self._headers, "X-Plex-Token": self._token},
+            server=self.server,
+            connect_timeout=self.timeout,
+            idle_timeout=idle_timeout,
+            on_open=on_open,
         )
 
     def image(self, path: str, width: int, height: int) -> Image:

@@ -134,17 +134,23 @@ class PlexTvClient:
             )
         return found
 
-    def server_token(self, token: str, machine_identifier: str) -> str | None:
-        """The account's token for the server with this machine identifier, or None when the
-        account has no access to it (the robust check, see docs/plex-api.md)."""
+    def server_resource(self, token: str, machine_identifier: str) -> Resource | None:
+        """The account's resource for the server with this machine identifier (its token, and
+        `owned` when the account is the server's owner), or None when the account has no
+        access to it (the robust check, see docs/plex-api.md)."""
         for resource in self.resources(token):
             if (
                 "server" in resource.provides
                 and resource.client_identifier == machine_identifier
                 and resource.access_token
             ):
-                return resource.access_token
+                return resource
         return None
+
+    def server_token(self, token: str, machine_identifier: str) -> str | None:
+        """The account's token for the server with this machine identifier, or None."""
+        resource = self.server_resource(token, machine_identifier)
+        return resource.access_token if resource else None
 
 
 def auth_url(

@@ -846,6 +846,8 @@ def test_healthz_reports_database_cache_and_circuit_without_auth_or_secrets(
         "database": "ok",
         "cache": "ok",
         "plex": "closed",
+        "events": "off",
+        "events_last_event_age": None,
     }
     assert emulator.owner_token.encode() not in response.content
 

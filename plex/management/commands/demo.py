@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -72,7 +73,8 @@ class Command(BaseCommand):
             password=password,
             stdout=StringIO(),
         )
-        call_command("plex_configure", url=emulator.url)
+        # The owner's token lets the event listener read what the server tells its owner.
+        call_command("plex_configure", url=emulator.url, owner_token=emulator.owner_token)
 
         self.stdout.write(
             self.style.SUCCESS(
@@ -85,15 +87,29 @@ class Command(BaseCommand):
         # (owner, friend, and a stranger without access). The server runs in a process of its
         # own, told so by the environment as any deployment is; nothing rewrites settings.
         env = {**os.environ, "PLEX_TV_URL": emulator.url, "PLEX_AUTH_URL": f"{emulator.url}/auth"}
-        runserver = [
-            sys.executable,
-            str(settings.BASE_DIR / "manage.py"),
-            "runserver",
-            "--noreload",
-        ]
+        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        if not settings.REDIS_URL:
+            self.stdout.write(
+                "  Live updates reach the app through Redis: without REDIS_URL the listener runs "
+                "but pages keep their usual cache times.\n"
+            )
+        # The live-updates listener, as compose's `events` service runs it beside the app.
+        events = subprocess.Popen([*manage, "plex_events"], env=env)  # noqa: S603 - our own
         try:
-            subprocess.call([*runserver, f"{host}:{port}"], env=env)  # noqa: S603 - our own
+            subprocess.call([*manage, "runserver", "--noreload", f"{host}:{port}"], env=env)  # noqa: S603
         except KeyboardInterrupt:
             pass
         finally:
+            _stop(events)
             emulator.stop()
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop a child as Ctrl-C would (it may say goodbye to Plex), then for good."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

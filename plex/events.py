@@ -1,0 +1,206 @@
+"""The event listener: Plex's notification stream, read with the server owner's token, turned
+into cache freshness (plex/freshness.py). `manage.py plex_events` runs it.
+
+- One listener for the whole deployment: it holds a lease in the cache (`LEASE_TTL` seconds,
+  renewed every `HEARTBEAT`); others stand by, asking for it every `STANDBY_POLL` seconds, and
+  one takes over within `LEASE_TTL` of the holder's death.
+- While its stream is open it reports `live` with a session id of its own every heartbeat;
+  cached answers stamped with that session may live `PLEX_CACHE_TTL_LIVE`. When the stream
+  breaks it reports `reconnecting` (so those answers are out of reach at once), and reconnects
+  with exponential backoff and full jitter; a new stream is a new session, since events may
+  have been missed in between.
+- What an event changes: a `timeline` entry (added, updated, removed items) moves its
+  section's generation and the library-wide one on; a `playing` stop (or pause) moves on the
+  section of the item played, found by asking Plex for the item, and the library-wide one.
+  Nothing else is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import secrets
+import threading
+import time
+from collections.abc import Callable
+
+import requests
+from django.core.cache import cache
+
+from plex.client import PlexAuthError, PlexClient, PlexError, PlexNotFound
+from plex.client.notifications import Notification
+from plex.connections import client_for
+from plex.freshness import HEARTBEAT, Freshness
+from plex.models import ServiceConfig
+from plex.services import freshness_for, server_id
+
+logger = logging.getLogger("plex.events")
+
+LEASE_TTL = 5  # seconds: a dead listener's lease is free again after this long
+STANDBY_POLL = 1.0
+BACKOFF_FIRST, BACKOFF_MAX = 1.0, 30.0
+IDLE_TIMEOUT = 45.0  # a stream silent this long is dead (Plex pings well within it)
+NO_OWNER_POLL = 15.0  # how often to look again for a server and an owner token
+LIBRARY = "com.plexapp.plugins.library"
+PLAY_STOPS = {"stopped", "paused"}
+
+
+class Listener:
+    """Run with `run(stop)`, in a thread or a process of its own, until `stop` is set."""
+
+    def __init__(
+        self,
+        *,
+        holder: str | None = None,
+        sleep: Callable[[threading.Event, float], bool] | None = None,
+    ) -> None:
+        self.holder = holder or f"listener-{secrets.token_hex(6)}"
+        self._wait = sleep or (lambda stop, seconds: stop.wait(seconds))
+        self.last_event_at: float | None = None
+        self.session = ""
+        self.connected = threading.Event()  # set while a stream is open (for tests)
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        backoff = BACKOFF_FIRST
+        while not stop.is_set():
+            config = ServiceConfig.objects.active()
+            token = config.owner_token if config is not None else None
+            if config is None or not token:
+                logger.info("No Plex server with an owner token yet; live updates are off.")
+                self._wait(stop, NO_OWNER_POLL)
+                continue
+            if not self._take_lease(config):
+                self._wait(stop, STANDBY_POLL)
+                continue
+            opened = time.monotonic()
+            try:
+                self._listen(config, token, stop)
+            except PlexAuthError:
+                logger.warning("Plex refused the owner token on the notification stream.")
+            except PlexError as exc:
+                logger.warning("Plex notification stream ended: %s", exc)
+            finally:
+                self.connected.clear()
+            if stop.is_set():
+                break
+            freshness_for(config).report("reconnecting", self.session, self.last_event_at)
+            if time.monotonic() - opened > BACKOFF_MAX:
+                backoff = BACKOFF_FIRST  # it had been up a while: this is a fresh failure
+            self._wait(stop, random.uniform(0, backoff))
+            backoff = min(backoff * 2, BACKOFF_MAX)
+        self._release()
+
+    def _listen(self, config: ServiceConfig, token: str, stop: threading.Event) -> None:
+        freshness = freshness_for(config)
+        client = client_for(config.address, token)
+        self.session = secrets.token_hex(6)
+        opened: list[requests.Response] = []
+
+        def on_open(response: requests.Response) -> None:
+            opened.append(response)
+            self.connected.set()
+            freshness.report("live", self.session, self.last_event_at)
+            beat = threading.Thread(
+                target=self._heartbeat, args=(freshness, config, stop, response), daemon=True
+            )
+            beat.start()
+
+        stream = client.notifications(idle_timeout=IDLE_TIMEOUT, on_open=on_open)
+        try:
+            for notification in stream:
+                self.last_event_at = time.time()
+                self.handle(notification, freshness, client)
+                if stop.is_set() or not self.connected.is_set():
+                    return  # stopping, or the lease was lost
+        except PlexError:
+            if stop.is_set() or (opened and not self.connected.is_set()):
+                return  # closed on purpose by the heartbeat
+            raise
+        finally:
+            self.connected.clear()
+            stream.close()
+
+    def _heartbeat(
+        self,
+        freshness: Freshness,
+        config: ServiceConfig,
+        stop: threading.Event,
+        response: requests.Response,
+    ) -> None:
+        """While the stream is open: renew the lease and say `live`. On stop, or when the lease
+        was lost, close the stream (which ends a read that is waiting for an event)."""
+        while self.connected.is_set():
+            if stop.is_set() or not self._renew_lease(config):
+                if not stop.is_set():
+                    logger.warning("Lost the event listener's lease; standing by.")
+                self.connected.clear()
+                response.close()
+                return
+            freshness.report("live", self.session, self.last_event_at)
+            stop.wait(HEARTBEAT)
+
+    # -- what an event changes ------------------------------------------------------------
+
+    def handle(self, notification: Notification, freshness: Freshness, client: PlexClient) -> None:
+        if notification.type == "timeline":
+            sections = {
+                _section(entry.get("sectionID"))
+                for entry in notification.entries("TimelineEntry")
+                if entry.get("identifier", LIBRARY) == LIBRARY
+            }
+            for section in sections:
+                freshness.changed(section)
+        elif notification.type == "playing":
+            for entry in notification.entries("PlaySessionStateNotification"):
+                if entry.get("state") in PLAY_STOPS:
+                    freshness.changed(_section_of(client, entry.get("ratingKey")))
+
+    # -- the lease ------------------------------------------------------------------------
+
+    def _lease_key(self, config: ServiceConfig) -> str:
+        return f"plex:v1:{server_id(config)}:events:lease"
+
+    def _take_lease(self, config: ServiceConfig) -> bool:
+        key = self._lease_key(config)
+        self._lease = key
+        if cache.add(key, self.holder, timeout=LEASE_TTL):
+            logger.info("Event listener %s holds the lease.", self.holder)
+            return True
+        return cache.get(key) == self.holder
+
+    def _renew_lease(self, config: ServiceConfig) -> bool:
+        # Not atomic: a lease that expired between the get and the set could be taken over
+        # twice. Two listeners for a moment only move the same generations on twice.
+        key = self._lease_key(config)
+        if cache.get(key) not in (self.holder, None):
+            return False
+        cache.set(key, self.holder, timeout=LEASE_TTL)
+        return True
+
+    def _release(self) -> None:
+        key = getattr(self, "_lease", None)
+        config = ServiceConfig.objects.active()
+        if config is not None:
+            freshness_for(config).report("off", self.session, self.last_event_at)
+        if key is not None and cache.get(key) == self.holder:
+            cache.delete(key)
+
+
+def _section(value: object) -> str | None:
+    text = str(value) if value is not None else ""
+    return text if text.isascii() and text.isdigit() else None
+
+
+def _section_of(client: PlexClient, rating_key: object) -> str | None:
+    """The section of a played item, asked of Plex (a play notification does not say it)."""
+    key = str(rating_key or "")
+    try:
+        item = client.metadata(key)
+    except PlexNotFound:
+        return None
+    except PlexError as exc:
+        logger.info("Could not find the section of played item %s: %s", key, exc)
+        return None
+    return _section(item.library_section_id)

@@ -1,0 +1,134 @@
+"""How long a cached Plex answer stays true, and what ends it early.
+
+Every cached answer's key ends in a stamp (`@w3.s12.l40.live-9f2c`), read in one round trip to
+the cache per request:
+
+- `w`: the user's watch generation. Their own marks move it on: all their answers that hold
+  watch state are asked anew, nobody else's.
+- `s`: the section's generation, for answers about one library (its pages, filters,
+  collections). The event listener moves it on when Plex says something in that section was
+  added, changed, removed or played.
+- `l`: the library-wide generation, for answers that cross sections (recently added, search,
+  continue watching, item details). Moved on by every such event.
+- the listener's session while it is connected and vouching for the cache, else `off`. While
+  it is live, answers it keeps true may live `PLEX_CACHE_TTL_LIVE`; when it goes (a clean stop
+  deletes its status, a dead one's status expires within `STATUS_TTL`), every key stamped with
+  its session is out of reach at once, and the seed's TTLs apply again.
+
+The last good copy of an answer is kept without its stamp (plex.cache.stale_key): an outage
+after a change still has something to show.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from plex.cache import PlexCache
+
+# The listener writes its status every HEARTBEAT seconds; it expires after STATUS_TTL, so a
+# listener that died without a word stops vouching within that long.
+HEARTBEAT = 2.0
+STATUS_TTL = 6
+
+Scope = Literal["none", "user", "section", "library"]
+EventsState = Literal["live", "reconnecting", "off"]
+
+
+def _prefix(server: str) -> str:
+    return f"plex:v1:{server}"
+
+
+def status_key(server: str) -> str:
+    return f"{_prefix(server)}:events:status"
+
+
+def section_key(server: str, section: str) -> str:
+    return f"{_prefix(server)}:gen:section:{section}"
+
+
+def library_key(server: str) -> str:
+    return f"{_prefix(server)}:gen:library"
+
+
+def watch_key(server: str, access: str) -> str:
+    return f"{_prefix(server)}:{access}:watch-generation"
+
+
+@dataclass(frozen=True, slots=True)
+class EventsStatus:
+    """What the listener last said: `live` (connected), `reconnecting`, or `off` (no listener,
+    or one that stopped saying anything); seconds since Plex's last event, if any."""
+
+    state: EventsState
+    session: str = ""
+    last_event_age: float | None = None
+
+    @classmethod
+    def read(cls, value: Any, now: float | None = None) -> EventsStatus:
+        if not isinstance(value, dict) or value.get("state") not in ("live", "reconnecting"):
+            return cls("off")
+        last = value.get("last_event_at")
+        now = time.time() if now is None else now
+        age = max(0.0, now - last) if isinstance(last, int | float) else None
+        return cls(value["state"], str(value.get("session") or ""), age)
+
+
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """The part of a key that makes it out of date, and whether the listener vouches for it."""
+
+    text: str
+    live: bool
+
+
+class Freshness:
+    """The generations and the listener's status of one server, through the cache's guard
+    (Redis down: generation 0 and `off`, which is what the seed's TTLs assume)."""
+
+    def __init__(self, cache: PlexCache, server: str) -> None:
+        self.cache = cache
+        self.server = server
+
+    def stamp(self, scope: Scope, *, access: str = "", section: str = "") -> Stamp:
+        """One round trip: the counters `scope` depends on and the listener's status."""
+        status = status_key(self.server)
+        counters = []
+        if scope != "none":
+            where = section_key(self.server, section) if scope == "section" else None
+            counters = [
+                ("w", watch_key(self.server, access)),
+                (scope[0], where or library_key(self.server)),
+            ]
+        found = self.cache.read_many([status, *(key for _, key in counters)])
+        events = EventsStatus.read(found.get(status))
+        live = events.state == "live"
+        parts = [f"{letter}{_number(found.get(key))}" for letter, key in counters]
+        parts.append(f"live-{events.session}" if live else "off")
+        return Stamp(".".join(parts), live)
+
+    def status(self) -> EventsStatus:
+        return EventsStatus.read(
+            self.cache.read_many([status_key(self.server)]).get(status_key(self.server))
+        )
+
+    # -- what the listener says -------------------------------------------------------------
+
+    def changed(self, section: str | None) -> None:
+        """Something in `section` (None: somewhere) was added, changed, removed or played."""
+        if section:
+            self.cache.advance(section_key(self.server, section))
+        self.cache.advance(library_key(self.server))
+
+    def report(self, state: EventsState, session: str, last_event_at: float | None) -> None:
+        """The listener's heartbeat; `off` deletes it (a clean stop ends its vouching now)."""
+        if state == "off":
+            self.cache.drop(status_key(self.server))
+            return
+        value = {"state": state, "session": session, "last_event_at": last_event_at}
+        self.cache.put(status_key(self.server), value, timeout=STATUS_TTL)
+
+
+def _number(value: Any) -> int:
+    return value if isinstance(value, int) else 0

@@ -1,0 +1,91 @@
+"""What keeps a cached answer true, without the listener itself: its status and the
+generations it moves on, as plex/freshness.py reads them, through the API on real Redis."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import redis
+from django.test import Client
+
+from plex.models import ServiceConfig
+from plex.services import freshness_for
+
+API = "/api/v1/plex/"
+SECTION_1 = f"{API}libraries/1/items?limit=5"
+SECTION_3 = f"{API}libraries/3/items?limit=5"
+
+
+def ttl_of(redis_client: redis.Redis, fragment: str) -> int:
+    """The TTL Redis holds for the one fresh key whose name has `fragment`."""
+    keys = [
+        key
+        for key in redis_client.keys("*plex:v1*")
+        if fragment.encode() in key and not key.endswith((b":stale", b":lock", b":failed"))
+    ]
+    assert len(keys) == 1, keys
+    return int(redis_client.ttl(keys[0]))
+
+
+@pytest.mark.django_db
+def test_without_a_listener_the_seed_ttls_apply(
+    friend_client: Client, redis_client: redis.Redis, settings
+) -> None:
+    settings.PLEX_CACHE_TTL_LIVE = 3600
+
+    assert friend_client.get(SECTION_1)["X-Cache"] == "MISS"
+
+    assert 0 < ttl_of(redis_client, ":items:") <= settings.PLEX_CACHE_TTL_ITEMS
+
+
+@pytest.mark.django_db
+def test_while_the_listener_is_live_answers_live_longer_and_end_when_it_goes(
+    friend_client: Client, config: ServiceConfig, redis_client: redis.Redis, settings
+) -> None:
+    settings.PLEX_CACHE_TTL_LIVE = 3600
+    freshness = freshness_for(config)
+    freshness.report("live", "s1", time.time())
+
+    first = friend_client.get(SECTION_1)
+    again = friend_client.get(SECTION_1)
+    ttl = ttl_of(redis_client, ":items:")
+    freshness.report("reconnecting", "s1", time.time())
+    after = friend_client.get(SECTION_1)
+
+    assert (first["X-Cache"], again["X-Cache"]) == ("MISS", "HIT")
+    assert settings.PLEX_CACHE_TTL_ITEMS < ttl <= 3600
+    # Disconnected: what it vouched for is out of reach at once, whatever its TTL.
+    assert after["X-Cache"] == "MISS"
+    assert freshness.status().state == "reconnecting"
+
+
+@pytest.mark.django_db
+def test_a_change_in_one_section_leaves_the_others_pages_warm(
+    friend_client: Client, config: ServiceConfig
+) -> None:
+    freshness = freshness_for(config)
+    freshness.report("live", "s1", time.time())
+    for url in (SECTION_1, SECTION_3, f"{API}recently-added"):
+        friend_client.get(url)
+
+    freshness.changed("1")
+
+    assert friend_client.get(SECTION_1)["X-Cache"] == "MISS"
+    assert friend_client.get(f"{API}recently-added")["X-Cache"] == "MISS"
+    assert friend_client.get(SECTION_3)["X-Cache"] == "HIT"
+
+
+@pytest.mark.django_db
+def test_a_listener_that_dies_without_a_word_stops_vouching_when_its_status_expires(
+    friend_client: Client, config: ServiceConfig, redis_client: redis.Redis
+) -> None:
+    freshness = freshness_for(config)
+    freshness.report("live", "s1", time.time())
+    assert friend_client.get(SECTION_1)["X-Cache"] == "MISS"
+    # What STATUS_TTL seconds of silence do, without waiting for them.
+    for key in redis_client.keys("*events:status*"):
+        redis_client.delete(key)
+
+    assert freshness.status().state == "off"
+    assert friend_client.get(SECTION_1)["X-Cache"] == "MISS"
