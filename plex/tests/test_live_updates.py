@@ -4,15 +4,24 @@ seconds, while everything else stays warm. Real sockets, real Redis, the real st
 
 from __future__ import annotations
 
+import os
+import pickle
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from django.test import Client
 
-from plex.events import Listener
+from harness.stack import ROOT, manage, prepare_site
+from plex.events import LEASE_TTL, Listener
+from plex.freshness import STATUS_TTL
 from plex.models import ServiceConfig
 from plex.services import freshness_for
 from plex_emulator import Emulator
@@ -136,3 +145,66 @@ def test_a_stopped_listener_says_off_and_the_seed_ttls_apply(
     assert get(friend_client, f"{API}libraries/1/items", limit=5)["X-Cache"] == "MISS"
     # The emulator notices the closed connection when it next writes (a ping).
     eventually(lambda: emulator.events_connected() == 0, within=10)
+
+
+# -- one listener for the deployment ----------------------------------------------------------
+
+
+def _listener_process(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "manage.py", "plex_events"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def _status(redis_client: redis.Redis) -> dict[str, Any] | None:
+    """The listener's status as the app stores it (django-redis pickles values)."""
+    keys = redis_client.keys("*:events:status")
+    value = redis_client.get(keys[0]) if keys else None
+    return pickle.loads(value) if value else None  # noqa: S301 (our own test Redis)
+
+
+def test_one_listener_holds_the_stream_a_standby_takes_over_when_it_dies_and_none_says_off(
+    emulator: Emulator, redis_client: redis.Redis, redis_url: str, tmp_path: Path
+) -> None:
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "REDIS_URL": redis_url,
+        "DEBUG": "1",
+        "SECRET_KEY": "live-updates-test-secret-key-0123456789-abcdefghijklmnopqrstuv",
+        "PYTHONUNBUFFERED": "1",
+    }
+    prepare_site(env, emulator_url=emulator.url, username="ann", plex_token=emulator.owner_token)
+    manage(env, "plex_configure", "--owner-token", emulator.owner_token)
+    first = _listener_process(env, tmp_path / "first.log")
+    standby = None
+    try:
+        eventually(lambda: (_status(redis_client) or {}).get("state") == "live", within=30)
+        held = _status(redis_client)
+        standby = _listener_process(env, tmp_path / "standby.log")
+        time.sleep(3)  # long enough for the standby to have asked for the lease, and lost
+        assert emulator.events_connected() == 1
+        assert (_status(redis_client) or {}).get("session") == held["session"]
+
+        first.send_signal(signal.SIGKILL)  # no goodbye: its lease and status just expire
+        first.wait(timeout=10)
+
+        def taken_over() -> bool:
+            """the standby live on a session of its own"""
+            status = _status(redis_client) or {}
+            return status.get("state") == "live" and status.get("session") != held["session"]
+
+        eventually(taken_over, within=LEASE_TTL + STATUS_TTL + 5)
+        standby.send_signal(signal.SIGKILL)
+        standby.wait(timeout=10)
+        eventually(lambda: _status(redis_client) is None, within=STATUS_TTL + 2)
+    finally:
+        for process in (first, standby):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)
