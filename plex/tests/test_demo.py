@@ -69,6 +69,11 @@ def test_the_demo_serves_the_admin_on_the_emulator(tmp_path: Path, unused_tcp_po
         assert "MediaNest Emulator" in servers
 
         _sign_in_with_plex_as_the_friend(site_url)
+        # Live updates: the listener the demo started shares a Redis with the app.
+        deadline = time.monotonic() + 30
+        while requests.get(f"{site_url}healthz", timeout=5).json()["events"] != "live":
+            assert time.monotonic() < deadline, "the demo's listener never went live"
+            time.sleep(0.5)
     finally:
         demo.send_signal(signal.SIGINT)
         try:

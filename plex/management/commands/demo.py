@@ -6,13 +6,16 @@ the Docker image, so it is imported when the command runs, with a message if it 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 from io import StringIO
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -88,20 +91,35 @@ class Command(BaseCommand):
         # own, told so by the environment as any deployment is; nothing rewrites settings.
         env = {**os.environ, "PLEX_TV_URL": emulator.url, "PLEX_AUTH_URL": f"{emulator.url}/auth"}
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
-        if not settings.REDIS_URL:
-            self.stdout.write(
-                "  Live updates reach the app through Redis: without REDIS_URL the listener runs "
-                "but pages keep their usual cache times.\n"
-            )
-        # The live-updates listener, as compose's `events` service runs it beside the app.
-        events = subprocess.Popen([*manage, "plex_events"], env=env)  # noqa: S603 - our own
+        with contextlib.ExitStack() as cleanup:
+            cleanup.callback(emulator.stop)
+            if not settings.REDIS_URL:
+                # Live updates reach the app through a cache both processes share: a private
+                # Redis for the demo when this machine has redis-server, as compose has its own.
+                env["REDIS_URL"] = self._private_redis(cleanup)
+            # The live-updates listener, as compose's `events` service runs it beside the app.
+            events = subprocess.Popen([*manage, "plex_events"], env=env)  # noqa: S603 - our own
+            cleanup.callback(_stop, events)
+            with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends the demo
+                subprocess.call([*manage, "runserver", "--noreload", f"{host}:{port}"], env=env)  # noqa: S603
+
+    def _private_redis(self, cleanup: contextlib.ExitStack) -> str:
+        """A redis-server of the demo's own (nothing on disk), or "" (the local-memory cache:
+        pages keep their usual cache times) when there is none."""
         try:
-            subprocess.call([*manage, "runserver", "--noreload", f"{host}:{port}"], env=env)  # noqa: S603
-        except KeyboardInterrupt:
-            pass
-        finally:
-            _stop(events)
-            emulator.stop()
+            from harness.stack import RedisServer
+
+            workdir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="medianest-")))
+            redis_server = RedisServer(workdir)
+        except (ImportError, OSError, RuntimeError):
+            self.stdout.write(
+                "  No redis-server here: the listener runs, but without a cache shared with the "
+                "app, pages keep their usual cache times. Set REDIS_URL to make it live.\n"
+            )
+            return ""
+        cleanup.callback(redis_server.stop)
+        self.stdout.write(f"  Live updates through a private Redis at {redis_server.url}.\n")
+        return redis_server.url
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
