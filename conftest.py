@@ -67,7 +67,11 @@ def redis_cache(settings, redis_client: redis.Redis, redis_url: str) -> Iterator
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": redis_url,
             "KEY_PREFIX": "medianest-test",
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": 0.5,
+                "SOCKET_TIMEOUT": 0.5,
+                "COMPRESSOR": "django_redis.compressors.zlib.ZlibCompressor",  # as in production
+            },
         }
     }
     forget_all()  # breakers made before now keep their state in memory

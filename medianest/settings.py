@@ -141,6 +141,9 @@ if REDIS_URL:
                 # A cache that does not answer must not hold a page up.
                 "SOCKET_CONNECT_TIMEOUT": 0.5,
                 "SOCKET_TIMEOUT": 0.5,
+                # Plex's JSON compresses about 5 to 1 (bench/cache_size.py); values written
+                # before this was on still read (django-redis tries, then takes them as they are).
+                "COMPRESSOR": "django_redis.compressors.zlib.ZlibCompressor",
             },
         }
     }
@@ -225,6 +228,10 @@ PLEX_CONCURRENCY = envint(
     min(POOL_MAXSIZE, WEB_THREADS - 1) if WEB_THREADS > 1 else POOL_MAXSIZE,
     minimum=1,
 )
+# How many requests may be in flight to the Plex server from the whole deployment (every
+# process and host sharing REDIS_URL; each process alone while Redis is down). Past it a
+# request waits up to the server's timeout for a slot, then gets the last good copy or a 503.
+PLEX_MAX_CONNECTIONS = envint("PLEX_MAX_CONNECTIONS", 10, minimum=1)
 # Clients for users who stopped browsing are dropped after this many idle seconds.
 PLEX_CLIENT_IDLE_SECONDS = envint("PLEX_CLIENT_IDLE_SECONDS", 600, minimum=1)
 # Every answer from Plex is read within a size cap and a deadline, however slowly it arrives.

@@ -1,11 +1,13 @@
 """Plex answers in Django's cache (Redis in production): fresh copies, last-good copies, and
 one upstream request per key however many people ask at once.
 
-Each entry is kept twice: `key` for its TTL (a HIT), and `key:stale` for a day (configurable)
-as the last good copy. When Plex is unavailable the last good copy is served as STALE instead
-of an error; a failure never overwrites good data. Only a 404 or 403 removes both copies.
-A key may end in a generation (`...@g3`): a new generation makes every fresh copy of the
-older ones unreachable at once, while the last good copy, kept without it, stays for outages.
+Each answer is one Redis key, kept for the stale window (a day, configurable): its value says
+when it was fetched, until when it is fresh (its TTL) and the stamp it was fetched under (the
+part of the service's key after `@`: generations, plex/freshness.py). Fresh, with the stamp
+asked for, it is a HIT; anything else is the last good copy, served as STALE when Plex is
+unavailable instead of an error. A failure never overwrites good data; only a 404 or 403
+removes it. One key rather than a fresh and a stale copy: half the memory, and a new
+generation costs no key of its own.
 
 Concurrent misses for one key coalesce through the cache itself (an `add`, which is Redis
 `SET NX`), so they coalesce across threads, worker processes and hosts: one caller loads from
@@ -103,9 +105,19 @@ class Bulkhead:
         return oldest is not None and time.monotonic() - oldest > self.slow_after
 
 
-def stale_key(key: str) -> str:
-    """Where the last good copy of `key` is kept: without the key's generation, if any."""
-    return f"{key.partition('@')[0]}:stale"
+Envelope = tuple[float, float, str, Any]  # stored at, fresh until, stamp, value
+
+
+def _split(key: str) -> tuple[str, str]:
+    """A key as the service writes it, `base@stamp`: where the answer is kept (one Redis key
+    whatever its generation), and the stamp it must carry to be fresh (plex/freshness.py)."""
+    base, _, stamp = key.partition("@")
+    return base, stamp
+
+
+def _envelope(value: Any) -> Envelope | None:
+    """A stored envelope, or None for anything else (nothing, or an older format)."""
+    return value if isinstance(value, tuple) and len(value) == 4 else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,38 +159,45 @@ class PlexCache:
     # -- the one operation --------------------------------------------------------------
 
     def fetch(self, key: str, ttl: int, loader: Callable[[], T]) -> Cached[T]:
-        envelope, cache_ok = self._safe(lambda: self.cache.get(key))
-        if envelope is not None:
+        base, stamp = _split(key)
+        envelope, cache_ok = self._safe(lambda: self.cache.get(base))
+        if self._fresh(envelope, stamp):
             return self._from_envelope(envelope, "HIT")
         if self.bulkhead is None or not cache_ok:
             # The bulkhead keeps threads free for cached answers; with the cache down there are
             # none, and every request is served from Plex.
-            return self._miss(key, ttl, loader, cache_ok)
+            return self._miss(base, stamp, ttl, loader, cache_ok)
         with self.bulkhead.slot() as admitted:
             if admitted:
-                return self._miss(key, ttl, loader, cache_ok)
-        return self._turned_away(key, ttl, loader)
+                return self._miss(base, stamp, ttl, loader, cache_ok)
+        return self._turned_away(base, stamp, ttl, loader)
 
-    def _miss(self, key: str, ttl: int, loader: Callable[[], T], cache_ok: bool) -> Cached[T]:
+    def _fresh(self, value: Any, stamp: str) -> bool:
+        envelope = _envelope(value)
+        return envelope is not None and envelope[2] == stamp and self.clock() < envelope[1]
+
+    def _miss(
+        self, base: str, stamp: str, ttl: int, loader: Callable[[], T], cache_ok: bool
+    ) -> Cached[T]:
         if not cache_ok:
             return Cached(loader(), "MISS")
-        lock_key = f"{key}:lock"
+        lock_key = f"{base}:lock"
         owner = secrets.token_hex(8)
         locked, cache_ok = self._safe(
             lambda: self.cache.add(lock_key, owner, timeout=max(1, round(self.wait)) + 1), False
         )
         if not cache_ok:
-            return self._load(key, ttl, loader, None, owner)
+            return self._load(base, stamp, ttl, loader, None, owner)
         if not locked:
-            return self._wait_for_leader(key, ttl, loader, lock_key)
+            return self._wait_for_leader(base, stamp, ttl, loader, lock_key)
         # A leader that finished between our get and our add left its answer: use it.
-        envelope, _ = self._safe(lambda: self.cache.get(key))
-        if envelope is not None:
+        envelope, _ = self._safe(lambda: self.cache.get(base))
+        if self._fresh(envelope, stamp):
             self._release(lock_key, owner)
             return self._from_envelope(envelope, "HIT")
         # An older leader's failure must not be handed to the callers who now wait on us.
-        self._safe(lambda: self.cache.delete(f"{key}:failed"))
-        return self._load(key, ttl, loader, lock_key, owner)
+        self._safe(lambda: self.cache.delete(f"{base}:failed"))
+        return self._load(base, stamp, ttl, loader, lock_key, owner)
 
     def read_many(self, keys: list[str]) -> dict[str, Any]:
         """Several small values in one round trip ({} while the cache is down)."""
@@ -206,61 +225,69 @@ class PlexCache:
         self._safe(bump)
 
     def forget(self, key: str) -> None:
-        self._safe(lambda: self.cache.delete_many([key, stale_key(key)]))
+        """Drop an answer, its last good copy with it (it is one key)."""
+        base, _ = _split(key)
+        self._safe(lambda: self.cache.delete(base))
 
-    def _turned_away(self, key: str, ttl: int, loader: Callable[[], T]) -> Cached[T]:
+    def _turned_away(self, base: str, stamp: str, ttl: int, loader: Callable[[], T]) -> Cached[T]:
         """No slot to wait on Plex in: the last good copy, or a fast "try again"; or, when the
         cache has just gone down (the slots were held by calls stuck on it, not on Plex),
         Plex itself."""
-        stale, cache_ok = self._safe(lambda: self.cache.get(stale_key(key)))
+        stale, cache_ok = self._safe(lambda: self.cache.get(base))
         if not cache_ok:
-            return self._miss(key, ttl, loader, cache_ok)
+            return self._miss(base, stamp, ttl, loader, cache_ok)
         size = self.bulkhead.size if self.bulkhead else 0
         error = PlexUnavailable(
             f"Plex is slow to answer: {size} requests already wait on it.", retry_after=2
         )
-        if stale is not None:
+        if _envelope(stale) is not None:
             return self._from_envelope(stale, "STALE", error)
         self.guard.warn("Plex is slow: %s requests of this process already wait on it", size)
         raise error
 
-    def _stale_or_raise(self, key: str, error: PlexError) -> Cached[Any]:
-        stale, _ = self._safe(lambda: self.cache.get(stale_key(key)))
-        if stale is not None:
+    def _stale_or_raise(self, base: str, error: PlexError) -> Cached[Any]:
+        """The last good copy, whatever its freshness or generation, or the error."""
+        stale, _ = self._safe(lambda: self.cache.get(base))
+        if _envelope(stale) is not None:
             return self._from_envelope(stale, "STALE", error)
         raise error
 
     # -- helpers ---------------------------------------------------------------------------
 
     def _from_envelope(
-        self, envelope: tuple[float, Any], state: CacheState, error: PlexError | None = None
+        self, envelope: Envelope, state: CacheState, error: PlexError | None = None
     ) -> Cached[Any]:
-        stored_at, value = envelope
+        stored_at, _, _, value = envelope
         return Cached(value, state, max(0, int(self.clock() - stored_at)), error)
 
     def _load(
-        self, key: str, ttl: int, loader: Callable[[], T], lock_key: str | None, owner: str
+        self,
+        base: str,
+        stamp: str,
+        ttl: int,
+        loader: Callable[[], T],
+        lock_key: str | None,
+        owner: str,
     ) -> Cached[T]:
         try:
             try:
                 value = loader()
             except STALE_ON as exc:
-                self._tell_waiters(key, exc)
-                return self._stale_or_raise(key, exc)
+                self._tell_waiters(base, exc)
+                return self._stale_or_raise(base, exc)
             except (PlexNotFound, PlexForbidden):
                 # Gone for real, or no longer for this token (a share narrowed): a last good
                 # copy of it must not come back.
-                self.forget(key)
+                self.forget(base)
                 raise
             # Stored before the lock is released (below): a waiter that saw neither a lock
-            # nor a value would ask Plex a second time.
-            envelope = (self.clock(), value)
+            # nor a value would ask Plex a second time. One key: fresh for `ttl` (inside the
+            # value), kept as the last good copy for the stale window (Redis's TTL).
+            now = self.clock()
+            envelope: Envelope = (now, now + ttl, stamp, value)
+            keep = max(ttl, self.stale_ttl)
             try:
-                self._safe(lambda: self.cache.set(key, envelope, timeout=ttl))
-                if self.stale_ttl > ttl:  # else the fresh copy already outlives any stale one
-                    self._safe(
-                        lambda: self.cache.set(stale_key(key), envelope, timeout=self.stale_ttl)
-                    )
+                self._safe(lambda: self.cache.set(base, envelope, timeout=keep))
             except RecursionError:
                 # Nested hundreds of levels deep (a real answer has about six): too deep to
                 # pickle, and no answer Plex means to send.
@@ -276,14 +303,14 @@ class PlexCache:
         if current == owner:
             self._safe(lambda: self.cache.delete(lock_key))
 
-    def _tell_waiters(self, key: str, exc: PlexError) -> None:
+    def _tell_waiters(self, base: str, exc: PlexError) -> None:
         kind = next(name for name, cls in _FAILURES.items() if isinstance(exc, cls))
         retry_after = getattr(exc, "retry_after", 5)
         failure = (kind, str(exc), retry_after)
-        self._safe(lambda: self.cache.set(f"{key}:failed", failure, timeout=2))
+        self._safe(lambda: self.cache.set(f"{base}:failed", failure, timeout=2))
 
     def _wait_for_leader(
-        self, key: str, ttl: int, loader: Callable[[], T], lock_key: str
+        self, base: str, stamp: str, ttl: int, loader: Callable[[], T], lock_key: str
     ) -> Cached[T]:
         deadline = time.monotonic() + self.wait
         pause = self.POLL_FIRST
@@ -291,24 +318,24 @@ class PlexCache:
             time.sleep(pause)
             pause = min(pause * 2, self.POLL_MAX)
             found, cache_ok = self._safe(
-                lambda: self.cache.get_many([key, f"{key}:failed", lock_key]), {}
+                lambda: self.cache.get_many([base, f"{base}:failed", lock_key]), {}
             )
             if not cache_ok:
                 break
-            if key in found:
-                return self._from_envelope(found[key], "HIT")
-            if f"{key}:failed" in found:
-                return self._leader_failed(key, found[f"{key}:failed"])
+            if self._fresh(found.get(base), stamp):
+                return self._from_envelope(found[base], "HIT")
+            if f"{base}:failed" in found:
+                return self._leader_failed(base, found[f"{base}:failed"])
             if lock_key not in found:
                 # The leader is gone without an answer, or its answer was not for us to
                 # share (a refusal of its token): ask Plex ourselves.
                 break
-        return self._load(key, ttl, loader, None, "")
+        return self._load(base, stamp, ttl, loader, None, "")
 
-    def _leader_failed(self, key: str, failure: tuple[str, str, float]) -> Cached[Any]:
+    def _leader_failed(self, base: str, failure: tuple[str, str, float]) -> Cached[Any]:
         kind, message, retry_after = failure
         if _FAILURES[kind] is PlexUnavailable:
             error: PlexError = PlexUnavailable(message, retry_after=retry_after)
         else:
             error = PlexBadResponse(message)
-        return self._stale_or_raise(key, error)
+        return self._stale_or_raise(base, error)

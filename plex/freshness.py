@@ -15,7 +15,7 @@ the cache per request:
   deletes its status, a dead one's status expires within `STATUS_TTL`), every key stamped with
   its session is out of reach at once, and the seed's TTLs apply again.
 
-The last good copy of an answer is kept without its stamp (plex.cache.stale_key): an outage
+The last good copy of an answer is the same key whatever its stamp (plex/cache.py): an outage
 after a change still has something to show.
 """
 

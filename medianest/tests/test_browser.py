@@ -15,7 +15,8 @@ from playwright.sync_api import Page, expect
 from medianest.tests.conftest import Browsing
 
 if TYPE_CHECKING:
-    from plex_emulator import Emulator
+    from plex.tests.cached import expire_fresh_copies
+from plex_emulator import Emulator
 
 Browse = Callable[..., Browsing]
 
@@ -73,10 +74,6 @@ BANNER_IS_ON_TOP = """() => {
   const there = document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2);
   return box.top >= 0 && there !== null && there.closest(".banner") !== null;
 }"""
-
-
-def fresh_keys(client: redis.Redis) -> list[bytes]:
-    return [key for key in client.keys("*plex:v1*") if not key.endswith(b":stale")]
 
 
 # -- scenarios --------------------------------------------------------------------------------
@@ -230,9 +227,7 @@ def test_when_plex_fails_cached_pages_show_a_banner_and_others_the_outage_page(
         for item in emulator.library.sections["1"].items[100:]
         if f"/item/{item['ratingKey']}/" not in " ".join(browsing.requested)
     )
-    assert any(key.endswith(b":stale") for key in redis_client.keys("*plex:v1*"))
-    for key in fresh_keys(redis_client):
-        redis_client.delete(key)
+    expire_fresh_copies()
     try:
         emulator.set_fault("status", status=503)
 

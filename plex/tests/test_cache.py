@@ -11,12 +11,12 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from django.core.cache import cache as django_cache
 from django.core.cache import caches
 
 from plex.cache import Bulkhead, Cached, PlexCache
 from plex.client import PlexAuthError, PlexNotFound, PlexUnavailable
 from plex.connections import current
+from plex.tests import cached
 from plex.tests.concurrency import run_together
 
 KEY = "plex:v1:test-server:test-access:items:abc"
@@ -55,7 +55,7 @@ class Loader:
 
 def expire_fresh_copy(key: str = KEY) -> None:
     """What the TTL does, without waiting for it: the last good copy stays."""
-    django_cache.delete(key)
+    cached.expire_fresh_copy(key)
 
 
 def test_first_fetch_is_a_miss_from_the_loader_and_the_next_a_hit_with_its_age(

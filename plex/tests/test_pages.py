@@ -18,6 +18,7 @@ from accounts.models import User
 from plex.cache import Cached
 from plex.models import ServiceConfig
 from plex.pages.display import paginate, stale_notice
+from plex.tests.cached import expire_fresh_copies
 from plex_emulator import Emulator
 
 SIGN_IN_AGAIN = "Plex no longer accepts your sign-in. Sign in with Plex again."
@@ -71,17 +72,6 @@ def section(document: str, heading_id: str) -> str:
     start = document.index(f'id="{heading_id}"')
     end = document.find("</section>", start)
     return document[start:end]
-
-
-def fresh_keys(client: redis.Redis) -> list[bytes]:
-    return [key for key in client.keys("*plex:v1*") if not key.endswith(b":stale")]
-
-
-def expire_fresh_copies(client: redis.Redis) -> None:
-    """What the TTLs do, without waiting for them: only the last good copies stay."""
-    assert any(key.endswith(b":stale") for key in client.keys("*plex:v1*")), "nothing cached"
-    for key in fresh_keys(client):
-        client.delete(key)
 
 
 def every_page(keys: dict[str, Any]) -> Iterator[str]:
@@ -510,7 +500,7 @@ def test_a_page_warmed_before_plex_fails_shows_the_stale_banner(
     warm = page(friend_client, "/library/1/", page=2)
     assert 'class="banner"' not in warm
     emulator.set_fault("status", status=503)
-    expire_fresh_copies(redis_client)
+    expire_fresh_copies()
 
     document = page(friend_client, "/library/1/", page=2)
 

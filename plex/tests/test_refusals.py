@@ -11,7 +11,7 @@ import redis
 from django.test import Client
 
 from accounts.models import User
-from plex.tests.test_api import expire_fresh_copies
+from plex.tests.cached import expire_fresh_copies
 from plex_emulator import Emulator
 
 API = "/api/v1/plex/"
@@ -88,7 +88,7 @@ def test_a_403_forgets_the_copy_it_replaces(
     # when Plex is down afterwards.
     assert friend_client.get(f"{API}items/{movie}").status_code == 200
     emulator.set_fault("status", status=403, path_prefix=f"/library/metadata/{movie}")
-    expire_fresh_copies(redis_client)
+    expire_fresh_copies()
     assert friend_client.get(f"{API}items/{movie}").status_code == 403
     emulator.set_fault("status", status=503)
 
