@@ -13,10 +13,10 @@ import redis
 from playwright.sync_api import Page, expect
 
 from medianest.tests.conftest import Browsing
+from plex.tests.cached import expire_fresh_copies
 
 if TYPE_CHECKING:
-    from plex.tests.cached import expire_fresh_copies
-from plex_emulator import Emulator
+    from plex_emulator import Emulator
 
 Browse = Callable[..., Browsing]
 
