@@ -43,10 +43,11 @@ USER 10001:10001
 
 EXPOSE 8000
 
-# /healthz is 200 when the database answers. Loopback host names are always allowed, so the
-# check needs no knowledge of MEDIANEST_URL or ALLOWED_HOSTS.
+# Liveness: /healthz/live answers as soon as gunicorn does (it starts after the migrations),
+# asking nothing of the database or the cache; /healthz is the readiness check for a load
+# balancer. Loopback host names are always allowed, so neither needs MEDIANEST_URL.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import urllib.request as r; r.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
+    CMD ["python", "-c", "import urllib.request as r; r.urlopen('http://127.0.0.1:8000/healthz/live', timeout=4)"]
 
 # No arguments: migrate, then gunicorn. With arguments (docker compose run app python manage.py
 # shell): run them instead.

@@ -1,4 +1,5 @@
-"""GET /healthz: can this process serve? For load balancers and Docker's HEALTHCHECK.
+"""GET /healthz: can this process serve? For load balancers and Docker's HEALTHCHECK (readiness).
+GET /healthz/live: does this process answer at all? (liveness; also the benchmarks' floor).
 
 200 when the database answers (MediaNest can serve, from Plex or the cache); 503 when it does
 not. The cache, Plex's circuit and the event listener (`events`: live, reconnecting or off;
@@ -14,7 +15,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import DatabaseError, InterfaceError, connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -23,6 +24,21 @@ from plex.models import ServiceConfig
 from plex.services import freshness_for
 
 logger = logging.getLogger(__name__)
+
+
+# Answered before anything else can cost: no database, no cache, no session, no user. The
+# container's liveness check, and the floor every benchmark compares against.
+LIVE = b'{"status": "ok"}'
+
+
+def healthz_live(request: HttpRequest) -> HttpResponse:
+    """GET /healthz/live: this process answers HTTP. Nothing more is asked (see /healthz for
+    readiness)."""
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponse(status=405, headers={"Allow": "GET, HEAD"})
+    return HttpResponse(
+        LIVE, content_type="application/json", headers={"Cache-Control": "no-store"}
+    )
 
 
 @never_cache

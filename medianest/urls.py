@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from medianest.health import healthz
+from medianest.health import healthz, healthz_live
 from medianest.ratelimit import rate_limited
 from plex.api.views import api_root
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("healthz", healthz, name="healthz"),
+    path("healthz/live", healthz_live, name="healthz-live"),
     path("api/v1/", api_root, name="api-root"),
     path("api/v1/plex/", include("plex.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

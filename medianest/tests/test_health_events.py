@@ -68,3 +68,26 @@ def test_healthz_says_off_once_the_listener_stopped(config: ServiceConfig, clien
     freshness.report("off", "s1", None)
 
     assert client.get("/healthz").json()["events"] == "off"
+
+
+@pytest.mark.django_db  # for the query counter: the check itself must make no query
+def test_the_liveness_check_asks_nothing_of_the_database_or_the_cache(
+    client, django_assert_max_num_queries, monkeypatch
+) -> None:
+    from django.core.cache import cache
+
+    def no_cache(*args, **kwargs):
+        raise AssertionError("the liveness check used the cache")
+
+    for name in ("get", "set", "get_many", "add", "delete"):
+        monkeypatch.setattr(cache, name, no_cache)
+
+    with django_assert_max_num_queries(0):
+        response = client.get("/healthz/live")
+        head = client.head("/healthz/live")
+    refused = client.post("/healthz/live")
+
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+    assert head.status_code == 200
+    assert refused.status_code == 405
+    assert response["Cache-Control"] == "no-store"
