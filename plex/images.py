@@ -52,10 +52,19 @@ def image_url(path: str, size: tuple[int, int]) -> str | None:
     """The MediaNest URL of a Plex image path at a served size, or None when there is none."""
     if not path or not path.startswith("/library/"):
         return None
-    width, height = image_size(*size)
+    width, height = _served(size)
     # Built by hand: reverse() and urlencode() per image were most of a cached page's cost.
-    view = _image_view(get_script_prefix())
-    return f"{view}?path={quote(path, safe='')}&width={width}&height={height}"
+    # The usual path is digits, letters and slashes, where quoting is one replace.
+    escaped = path.replace("/", "%2F") if _PLAIN.fullmatch(path) else quote(path, safe="")
+    return f"{_image_view(get_script_prefix())}?path={escaped}&width={width}&height={height}"
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9/_.-]*")
+
+
+@lru_cache(maxsize=64)
+def _served(size: tuple[int, int]) -> tuple[int, int]:
+    return image_size(*size)
 
 
 @lru_cache(maxsize=8)

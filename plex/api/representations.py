@@ -161,10 +161,33 @@ def _render(fields: list[Field], obj: object) -> dict[str, Any]:
     return {json: convert(getattr(obj, attr)) for json, attr, convert, _ in fields}
 
 
+def _item_plan() -> list[tuple[str, str | None, Callable[[Any], Any], Callable[[Any], Any]]]:
+    """ITEM_FIELDS as steps over the item's raw Plex dict: (JSON name, Plex name, the item
+    attribute's own conversion, the API's), or Plex name None for a worked-out attribute
+    (watched, progress), read as the property. Going through each descriptor was most of the
+    time of a cached page (50 items x 50 fields)."""
+    plan: list[tuple[str, str | None, Callable[[Any], Any], Callable[[Any], Any]]] = []
+    for json, attr, convert, _ in ITEM_FIELDS:
+        descriptor = getattr(MediaItem, attr)
+        if isinstance(descriptor, property):
+            assert descriptor.fget is not None
+            plan.append((json, None, descriptor.fget, convert))
+        else:
+            plan.append((json, descriptor.plex_name, descriptor.convert, convert))
+    return plan
+
+
+_ITEM_PLAN = _item_plan()
+
+
 def item_json(item: MediaItem, server: str = "") -> dict[str, Any]:
     """An item as the API sends it; `server` (the machine identifier) makes its playUrl."""
-    data = _render(ITEM_FIELDS, item)
-    data["playUrl"] = play_url(server, item.rating_key)
+    raw = item.raw
+    data = {}
+    for json, plex_name, read, convert in _ITEM_PLAN:
+        value = read(item) if plex_name is None else read(raw.get(plex_name))
+        data[json] = value if convert is _same else convert(value)
+    data["playUrl"] = play_url(server, data["ratingKey"])
     return data
 
 

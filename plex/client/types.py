@@ -246,6 +246,12 @@ class MediaItem:
         self._data = data
 
     @property
+    def raw(self) -> dict[str, Any]:
+        """The item as Plex sent it (read-only, by convention): for renderers that read many
+        attributes at once."""
+        return self._data
+
+    @property
     def watched(self) -> bool:
         """Seen to the end: every episode of a show or season, else played at least once."""
         if self.type in _PARENT_TYPES:
