@@ -13,7 +13,12 @@ Figures:
   3. cold cache: the latency of the first request for each of --pages distinct pages;
   4. coalescing: how many requests Plex sees for --burst concurrent identical cold requests;
   5. filters: a filtered page (a genre, unwatched) against the same page unfiltered, both
-     warm, requests interleaved one for one in the same run.
+     warm, requests interleaved one for one in the same run;
+  6. mixed browse (bench/mixed_browse.py): --mixed-users users, each with a Plex token of its
+     own, browse a zipf-like mix of API pages for --mixed-duration seconds while the library
+     changes, with the event listener (manage.py plex_events) off, then on: page views, hit
+     ratio, upstream requests per 1,000 views, p50/p99, and how soon an added movie shows.
+     --skip-mixed leaves it out, --only-mixed runs only it (about 4 minutes by default).
 
 The per-user API throttle (1200/min by default) would cap one user at 20 req/s, so gunicorn
 runs with API_THROTTLE_RATE=100000/s: the throttle's cache round trip is still measured.
@@ -42,7 +47,8 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness.stack import prepare_site, start_emulator, start_gunicorn, stop  # noqa: E402
+from bench.mixed_browse import mixed  # noqa: E402
+from harness.stack import manage, prepare_site, start_emulator, start_gunicorn, stop  # noqa: E402
 
 OWNER_TOKEN = "bench-owner-token-6c2f1a"
 FRIEND_TOKEN = "bench-friend-token-0e9d44"
@@ -176,9 +182,35 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
         help="a Redis database the benchmark may empty",
     )
+    mixed_args = parser.add_argument_group("mixed browse (6)")
+    only = mixed_args.add_mutually_exclusive_group()
+    only.add_argument("--skip-mixed", action="store_true", help="leave out the mixed run")
+    only.add_argument("--only-mixed", action="store_true", help="run only the mixed run")
+    mixed_args.add_argument(
+        "--mixed-duration", type=float, default=90.0, help="seconds per mode (default 90)"
+    )
+    mixed_args.add_argument("--mixed-users", type=int, default=100, help="(default 100)")
+    mixed_args.add_argument(
+        "--mixed-rate", type=float, default=50.0, help="page views per second (default 50)"
+    )
+    mixed_args.add_argument("--mixed-threads", type=int, default=16, help="(default 16)")
+    mixed_args.add_argument(
+        "--change-every", type=float, default=3.0, help="seconds between library changes"
+    )
+    mixed_args.add_argument(
+        "--play-every", type=float, default=7.0, help="seconds between plays (0: none)"
+    )
+    mixed_args.add_argument("--zipf", type=float, default=1.0, help="page popularity exponent")
+    mixed_args.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
     if min(args.concurrency, args.requests, args.pages, args.burst, args.burst_threads) < 1:
         parser.error("counts must be 1 or more")
+    if (
+        min(args.mixed_users, args.mixed_threads) < 1
+        or min(args.mixed_duration, args.mixed_rate, args.change_every) <= 0
+    ):
+        parser.error("mixed run: users, threads, duration, rate and --change-every must be > 0")
+    with_mixed = not args.skip_mixed
 
     store = redis.Redis.from_url(args.redis_url, socket_connect_timeout=2, socket_timeout=5)
     try:
@@ -198,11 +230,18 @@ def main(argv: list[str] | None = None) -> int:
             "ALLOWED_HOSTS": "127.0.0.1",
             "API_THROTTLE_RATE": "100000/s",
             "STATIC_ROOT": str(tmp / "static"),
+            "PLEX_CACHE_TTL_LIVE": "3600",
         }
+        ok = True
         try:
             setup_started = time.perf_counter()
             emulator, plex_url = start_emulator(
-                env, owner_token=OWNER_TOKEN, friend_token=FRIEND_TOKEN, movies=args.movies
+                env,
+                owner_token=OWNER_TOKEN,
+                friend_token=FRIEND_TOKEN,
+                movies=args.movies,
+                # The mixed run's users, and one more for its freshness checker.
+                friends=args.mixed_users + 1 if with_mixed else 0,
             )
             processes.append(emulator)
             api_token = prepare_site(
@@ -212,7 +251,27 @@ def main(argv: list[str] | None = None) -> int:
             processes.append(app)
             headers = {"Authorization": f"Token {api_token}", "Accept": "application/json"}
             setup = time.perf_counter() - setup_started
-            report(args, base, plex_url, headers, store, setup)
+            if not args.only_mixed:
+                report(args, base, plex_url, headers, store, setup)
+            else:
+                print(
+                    f"MediaNest API load, mixed browse only: gunicorn {args.workers} sync "
+                    f"workers, DEBUG=0, SQLite, Redis {args.redis_url}; emulator {args.movies} "
+                    f"movies; {os.cpu_count()} CPUs (shared by all processes); setup {setup:.1f} s"
+                )
+            if with_mixed:
+                ok = mixed(
+                    args,
+                    env=env,
+                    base=base,
+                    plex_url=plex_url,
+                    store=store,
+                    owner_token=OWNER_TOKEN,
+                    friend_token=FRIEND_TOKEN,
+                    tmp=tmp,
+                    processes=processes,
+                    manage=manage,
+                )
         except RuntimeError as exc:  # a process that would not start: say why, no traceback
             raise SystemExit(str(exc)) from None
         finally:
@@ -221,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
                 store.flushdb()
             finally:
                 store.close()
-    return 0
+    return 0 if ok else 1
 
 
 def report(

@@ -26,9 +26,16 @@ def free_port() -> int:
 
 
 def start_emulator(
-    env: dict[str, str], *, owner_token: str, friend_token: str, movies: int, shows: int = 12
+    env: dict[str, str],
+    *,
+    owner_token: str,
+    friend_token: str,
+    movies: int,
+    shows: int = 12,
+    friends: int = 0,
 ) -> tuple[subprocess.Popen[str], str]:
-    """`python -m plex_emulator` on a free port; returns the process and its URL."""
+    """`python -m plex_emulator` on a free port; returns the process and its URL. `friends`
+    more shared users have the tokens `<friend_token>-1` ... `-N` (accounts friend-1 ...)."""
     return _start_module(
         env,
         "plex_emulator",
@@ -36,6 +43,7 @@ def start_emulator(
             *("--host", "127.0.0.1", "--port", "0"),
             *("--owner-token", owner_token, "--friend-token", friend_token),
             *("--movies", str(movies), "--shows", str(shows)),
+            *(("--friends", str(friends)) if friends else ()),
         ],
         banner="Plex emulator at ",
     )

@@ -9,10 +9,12 @@ into cache freshness (plex/freshness.py). `manage.py plex_events` runs it.
   breaks it reports `reconnecting` (so those answers are out of reach at once), and reconnects
   with exponential backoff and full jitter; a new stream is a new session, since events may
   have been missed in between.
-- What an event changes: a `timeline` entry (added, updated, removed items) moves its
-  section's generation and the library-wide one on; a `playing` stop (or pause) moves on the
-  section of the item played, found by asking Plex for the item, and the library-wide one.
-  Nothing else is dropped.
+- What an event changes: a `timeline` entry for an item done (added or updated) or deleted
+  moves on that item's generation and its parents', its section's, continue watching's, and
+  that of the lists across sections (recently added, search); a `playing` stop or pause moves
+  on the item's and its parents', its section's and continue watching's (watch state shows
+  there), not recently added's or search's. The item's section and parents are asked of Plex:
+  notifications name only the item. Nothing else is dropped.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from collections.abc import Callable
 import requests
 from django.core.cache import cache
 
-from plex.client import PlexAuthError, PlexClient, PlexError, PlexNotFound
+from plex.client import MediaItem, PlexAuthError, PlexClient, PlexError, PlexNotFound
 from plex.client.notifications import Notification
 from plex.connections import client_for
 from plex.freshness import HEARTBEAT, Freshness
@@ -43,6 +45,7 @@ IDLE_TIMEOUT = 45.0  # a stream silent this long is dead (Plex pings well within
 NO_OWNER_POLL = 15.0  # how often to look again for a server and an owner token
 LIBRARY = "com.plexapp.plugins.library"
 PLAY_STOPS = {"stopped", "paused"}
+DONE = {5, 9, "5", "9"}  # timeline states: the item is whole, or it is gone
 
 
 class Listener:
@@ -145,17 +148,22 @@ class Listener:
 
     def handle(self, notification: Notification, freshness: Freshness, client: PlexClient) -> None:
         if notification.type == "timeline":
-            sections = {
-                _section(entry.get("sectionID"))
-                for entry in notification.entries("TimelineEntry")
-                if entry.get("identifier", LIBRARY) == LIBRARY
-            }
-            for section in sections:
-                freshness.changed(section)
+            for entry in notification.entries("TimelineEntry"):
+                # Plex reports an item's progress through a scan (created, loading,
+                # processing...); it is whole at "done" (5), gone at "deleted" (9).
+                if entry.get("identifier", LIBRARY) != LIBRARY or entry.get("state") not in DONE:
+                    continue
+                key = _key(entry.get("itemID"))
+                family = _family(client, key) if key else []
+                freshness.changed(_section(entry.get("sectionID")), family, listed=True)
         elif notification.type == "playing":
             for entry in notification.entries("PlaySessionStateNotification"):
                 if entry.get("state") in PLAY_STOPS:
-                    freshness.changed(_section_of(client, entry.get("ratingKey")))
+                    key = _key(entry.get("ratingKey"))
+                    if key:
+                        item = _item(client, key)
+                        section = _section(item.library_section_id) if item else None
+                        freshness.changed(section, _lineage(key, item), listed=False)
 
     # -- the lease ------------------------------------------------------------------------
 
@@ -193,14 +201,31 @@ def _section(value: object) -> str | None:
     return text if text.isascii() and text.isdigit() else None
 
 
-def _section_of(client: PlexClient, rating_key: object) -> str | None:
-    """The section of a played item, asked of Plex (a play notification does not say it)."""
-    key = str(rating_key or "")
+def _key(value: object) -> str:
+    text = str(value) if value is not None else ""
+    return text if text.isascii() and text.isdigit() else ""
+
+
+def _item(client: PlexClient, rating_key: str) -> MediaItem | None:
+    """The item, asked of Plex with the owner's token (notifications name an item, not its
+    section or its parents); None when it is gone or Plex cannot say now."""
     try:
-        item = client.metadata(key)
+        return client.metadata(rating_key)
     except PlexNotFound:
         return None
     except PlexError as exc:
-        logger.info("Could not find the section of played item %s: %s", key, exc)
+        logger.info("Could not look up item %s: %s", rating_key, exc)
         return None
-    return _section(item.library_section_id)
+
+
+def _lineage(rating_key: str, item: MediaItem | None) -> list[str]:
+    """The item and the items that list it as a child (a season, a show): their details and
+    children change with it."""
+    parents = [item.parent_rating_key, item.grandparent_rating_key] if item else []
+    return [rating_key, *(key for key in parents if _key(key))]
+
+
+def _family(client: PlexClient, rating_key: str) -> list[str]:
+    """For an added, changed or removed item: itself and its parents. A removed one cannot be
+    looked up any more: itself only (its parents' lists then live until their TTL)."""
+    return _lineage(rating_key, _item(client, rating_key))

@@ -8,8 +8,11 @@ the cache per request:
 - `s`: the section's generation, for answers about one library (its pages, filters,
   collections). The event listener moves it on when Plex says something in that section was
   added, changed, removed or played.
-- `l`: the library-wide generation, for answers that cross sections (recently added, search,
-  continue watching, item details). Moved on by every such event.
+- `i`: an item's generation, for its details and its children (a season's episodes): moved
+  on when that item, or one of its children, changes or is played.
+- `c`: continue watching's, moved on by any change or play.
+- `l`: the generation of what lists across sections (recently added, search): moved on when
+  an item is added, removed or changed, not when one is played.
 - the listener's session while it is connected and vouching for the cache, else `off`. While
   it is live, answers it keeps true may live `PLEX_CACHE_TTL_LIVE`; when it goes (a clean stop
   deletes its status, a dead one's status expires within `STATUS_TTL`), every key stamped with
@@ -22,6 +25,7 @@ after a change still has something to show.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -32,7 +36,7 @@ from plex.cache import PlexCache
 HEARTBEAT = 2.0
 STATUS_TTL = 6
 
-Scope = Literal["none", "user", "section", "library"]
+Scope = Literal["none", "section", "item", "library", "continue"]
 EventsState = Literal["live", "reconnecting", "off"]
 
 
@@ -50,6 +54,14 @@ def section_key(server: str, section: str) -> str:
 
 def library_key(server: str) -> str:
     return f"{_prefix(server)}:gen:library"
+
+
+def item_key(server: str, rating_key: str) -> str:
+    return f"{_prefix(server)}:gen:item:{rating_key}"
+
+
+def continue_key(server: str) -> str:
+    return f"{_prefix(server)}:gen:continue"
 
 
 def watch_key(server: str, access: str) -> str:
@@ -91,15 +103,15 @@ class Freshness:
         self.cache = cache
         self.server = server
 
-    def stamp(self, scope: Scope, *, access: str = "", section: str = "") -> Stamp:
-        """One round trip: the counters `scope` depends on and the listener's status."""
+    def stamp(self, scope: Scope, *, access: str = "", subject: str = "") -> Stamp:
+        """One round trip: the counters `scope` depends on and the listener's status.
+        `subject` is the section's key for "section", the item's rating key for "item"."""
         status = status_key(self.server)
         counters = []
         if scope != "none":
-            where = section_key(self.server, section) if scope == "section" else None
             counters = [
                 ("w", watch_key(self.server, access)),
-                (scope[0], where or library_key(self.server)),
+                (scope[0], self._key(scope, subject)),
             ]
         found = self.cache.read_many([status, *(key for _, key in counters)])
         events = EventsStatus.read(found.get(status))
@@ -113,13 +125,28 @@ class Freshness:
             self.cache.read_many([status_key(self.server)]).get(status_key(self.server))
         )
 
+    def _key(self, scope: Scope, subject: str) -> str:
+        if scope == "section":
+            return section_key(self.server, subject)
+        if scope == "item":
+            return item_key(self.server, subject)
+        if scope == "continue":
+            return continue_key(self.server)
+        return library_key(self.server)
+
     # -- what the listener says -------------------------------------------------------------
 
-    def changed(self, section: str | None) -> None:
-        """Something in `section` (None: somewhere) was added, changed, removed or played."""
+    def changed(self, section: str | None, items: Iterable[str] = (), *, listed: bool) -> None:
+        """Plex said something changed: `items` (their details and children), their section's
+        pages and filters, continue watching, and, when `listed` (an item added, removed or
+        renamed, not just played), what lists across sections: recently added, search."""
+        for rating_key in items:
+            self.cache.advance(item_key(self.server, rating_key))
         if section:
             self.cache.advance(section_key(self.server, section))
-        self.cache.advance(library_key(self.server))
+        self.cache.advance(continue_key(self.server))
+        if listed:
+            self.cache.advance(library_key(self.server))
 
     def report(self, state: EventsState, session: str, last_event_at: float | None) -> None:
         """The listener's heartbeat; `off` deletes it (a clean stop ends its vouching now)."""

@@ -109,12 +109,12 @@ _SCOPES: dict[str, Scope] = {
     "collections": "section",
     "filters": "section",
     "choices": "section",
-    "collection": "library",
-    "item": "library",
-    "children": "library",
+    "collection": "item",
+    "item": "item",
+    "children": "item",
     "search": "library",
     "recent": "library",
-    "continue": "library",
+    "continue": "continue",
 }
 FILTER_COUNT_MAX = 40  # a field's choices are counted when it has at most this many
 
@@ -195,7 +195,7 @@ class PlexService:
         key += _digest(*args)
         scope = "none" if shared else _SCOPES[kind]
         if scope != "none":
-            stamp = self._stamp(scope, str(args[0]) if scope == "section" else "")
+            stamp = self._stamp(scope, str(args[0]) if scope in ("section", "item") else "")
             key = f"{key}@{stamp.text}"
             if stamp.live:  # the listener keeps it true: it may live much longer
                 ttl = max(ttl, settings.PLEX_CACHE_TTL_LIVE)
@@ -204,11 +204,11 @@ class PlexService:
         except PlexAuthError as exc:
             raise self._refusal(exc) from exc
 
-    def _stamp(self, scope: Scope, section: str) -> Stamp:
-        found = self._stamps.get((scope, section))
+    def _stamp(self, scope: Scope, subject: str) -> Stamp:
+        found = self._stamps.get((scope, subject))
         if found is None:
-            found = self.freshness.stamp(scope, access=self._access, section=section)
-            self._stamps[(scope, section)] = found
+            found = self.freshness.stamp(scope, access=self._access, subject=subject)
+            self._stamps[(scope, subject)] = found
         return found
 
     def _refusal(self, exc: PlexAuthError) -> PlexError:

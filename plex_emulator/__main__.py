@@ -20,9 +20,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--movies", type=int, default=120)
     parser.add_argument("--shows", type=int, default=12)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--friends",
+        type=int,
+        default=0,
+        metavar="N",
+        help="N more shared users, accounts friend-1 ... friend-N with tokens "
+        "<friend-token>-1 ... <friend-token>-N, each with watch state of its own (benchmarks)",
+    )
     args = parser.parse_args(argv)
-    if args.movies < 0 or args.shows < 0:
-        parser.error("--movies and --shows must be 0 or more")
+    if args.movies < 0 or args.shows < 0 or args.friends < 0:
+        parser.error("--movies, --shows and --friends must be 0 or more")
     emulator = Emulator(
         owner_token=args.owner_token,
         friend_token=args.friend_token,
@@ -33,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         stranger_token=args.stranger_token,
     )
+    for n in range(1, args.friends + 1):
+        emulator.add_account(f"friend-{n}", f"{args.friend_token}-{n}")
     try:
         emulator.start()
     except OSError as exc:
@@ -41,6 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Plex emulator at {emulator.url}", flush=True)
     print(f"owner token:  {emulator.owner_token}", flush=True)
     print(f"friend token: {emulator.friend_token}", flush=True)
+    if args.friends:
+        print(
+            f"{args.friends} more friends: accounts friend-1 ... friend-{args.friends}, "
+            f"tokens {emulator.friend_token}-1 ... {emulator.friend_token}-{args.friends}",
+            flush=True,
+        )
     # plex.tv account tokens: fresh each run, for /api/v2/user and /api/v2/resources.
     for account in emulator.accounts.values():
         print(f"{account.key} account token (plex.tv): {account.auth_token}", flush=True)

@@ -74,7 +74,7 @@ def test_a_change_in_one_section_leaves_the_others_pages_warm(
     for url in (SECTION_1, SECTION_3, f"{API}recently-added"):
         friend_client.get(url)
 
-    freshness.changed("1")
+    freshness.changed("1", listed=True)
 
     assert friend_client.get(SECTION_1)["X-Cache"] == "MISS"
     assert friend_client.get(f"{API}recently-added")["X-Cache"] == "MISS"
