@@ -5,6 +5,8 @@ plex app's config (`current()`), with one `reset()` for tests.
   the pool (a requests adapter, never a session with its cookie jar) so that keep-alive
   connections are reused across users, the breaker so that a dead server is noticed once for
   everybody. With Redis the breaker's state lives there, so every process sees one circuit.
+- One request limiter per server (PLEX_MAX_CONNECTIONS in flight for the whole deployment,
+  its slots in Redis), shared by every client of that server in the process.
 - The clients themselves, one per server and token, dropped once idle (a TTL cache).
 - The bulkhead: how many of this process's threads may wait on Plex at once.
 - The guard of the cache's Redis, shared by everything that uses it.
@@ -28,7 +30,14 @@ from django.conf import settings
 from django.utils.crypto import salted_hmac
 
 from plex.cache import CACHE_ERRORS, Bulkhead
-from plex.client import Guard, PlexBreaker, PlexClient, make_breaker, redaction
+from plex.client import (
+    FleetLimiter,
+    Guard,
+    PlexBreaker,
+    PlexClient,
+    make_breaker,
+    redaction,
+)
 from plex.client.session import make_adapter
 
 if TYPE_CHECKING:
@@ -77,6 +86,7 @@ class Connections:
             # (server, verify TLS) -> (the pool with retries, the pool for trial calls)
             self._adapters: dict[tuple[str, bool], tuple[HTTPAdapter, HTTPAdapter]] = {}
             self._breakers: dict[str, PlexBreaker] = {}
+            self._limiters: dict[str, FleetLimiter] = {}
             self._clients: TTLCache[tuple[ServerAddress, str], PlexClient] | None = None
             self._bulkhead: Bulkhead | None = None
             plextv_adapter: HTTPAdapter | None = getattr(self, "_plextv_adapter", None)
@@ -107,6 +117,7 @@ class Connections:
                     breaker=self._breaker_for(server),
                     deadline=settings.PLEX_RESPONSE_DEADLINE,
                     image_max_bytes=settings.PLEX_IMAGE_MAX_BYTES,
+                    limiter=self._limiter_for(server),
                 )
             self._clients[key] = client  # set again: idleness counts from the last use
             return client
@@ -147,6 +158,20 @@ class Connections:
                 trial_lease_seconds=2 * server.timeout + settings.PLEX_RESPONSE_DEADLINE,
             )
         return breaker
+
+    def _limiter_for(self, server: ServerAddress) -> FleetLimiter:
+        # Per server name, not per address: one server reached with another timeout or TLS
+        # check is still one server with one limit.
+        name = server_name(server.base_url)
+        limiter = self._limiters.get(name)
+        if limiter is None:
+            limiter = self._limiters[name] = FleetLimiter(
+                name,
+                settings.PLEX_MAX_CONNECTIONS,
+                redis=_shared_redis(),
+                guard=self.guard,
+            )
+        return limiter
 
     def _adapters_for(self, server: ServerAddress) -> tuple[HTTPAdapter, HTTPAdapter]:
         key = (server_name(server.base_url), server.verify_tls)

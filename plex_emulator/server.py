@@ -115,6 +115,10 @@ class EmulatorState:
         self.requests = 0
         self.connections = 0
         self.by_path: Counter[str] = Counter()
+        # Requests being handled now, and the most at once since the last reset: what a
+        # limit on the app's side must keep down (control requests never count).
+        self.in_flight = 0
+        self.in_flight_max = 0
         self._search_index = self._build_search_index()
         # The owner's notification streams (events.py), library changes on command (one at a
         # time) and the play sessions the `playing` notifications name.
@@ -275,11 +279,18 @@ class EmulatorState:
                 state.reset()
 
     def count(self, path: str, new_connection: bool) -> None:
+        """A request begins; `done()` when it has been handled."""
         with self._lock:
             self.requests += 1
             self.by_path[path] += 1
             if new_connection:
                 self.connections += 1
+            self.in_flight += 1
+            self.in_flight_max = max(self.in_flight_max, self.in_flight)
+
+    def done(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
@@ -287,6 +298,8 @@ class EmulatorState:
                 "requests": self.requests,
                 "by_path": dict(self.by_path),
                 "connections": self.connections,
+                "in_flight": self.in_flight,
+                "in_flight_max": self.in_flight_max,
             }
 
     def reset_stats(self) -> None:
@@ -294,6 +307,8 @@ class EmulatorState:
             self.requests = 0
             self.connections = 0
             self.by_path.clear()
+            # Requests still being handled are in flight after the reset too.
+            self.in_flight_max = self.in_flight
 
     def set_fault(
         self, mode: str = "ok", delay_ms: int = 0, status: int = 503, path_prefix: str = ""
@@ -371,6 +386,15 @@ class PlexHandler(BaseHTTPRequestHandler):
             return
         state.count(path, new_connection=not self._counted)
         self._counted = True
+        try:
+            self._handle(method, path, query)
+        finally:
+            state.done()
+
+    def _handle(self, method: str, path: str, query: dict[str, str]) -> None:
+        """A Plex (or plex.tv) request, from its fault (a held or slow one is in flight all
+        along) to the answer; a notification stream is in flight while it is open."""
+        state = self.server.state
         fault = state.fault
         if fault.mode != "ok" and path.startswith(fault.path_prefix or "/"):
             if fault.mode == "latency":

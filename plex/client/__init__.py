@@ -13,6 +13,7 @@ from .errors import (
     PlexUnavailable,
 )
 from .guard import Guard
+from .limiter import FleetLimiter
 from .session import make_session
 from .types import (
     TYPE_IDS,
@@ -30,6 +31,7 @@ __all__ = [
     "FILTER_FIELDS",
     "TYPE_IDS",
     "FilterChoice",
+    "FleetLimiter",
     "Guard",
     "Image",
     "Library",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Generator, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -28,6 +29,7 @@ from .errors import (
 )
 from .http import DEFAULT_DEADLINE, MAX_JSON_BYTES, PRODUCT, Answer, send
 from .images import NotAnImage, checked_type
+from .limiter import FleetLimiter
 from .session import RETRY_BACKOFF_MAX, RETRY_TOTAL, make_adapter, make_session
 from .types import (
     MEDIA_TYPES,
@@ -86,6 +88,7 @@ class PlexClient:
         client_identifier: str = "medianest",
         deadline: float = DEFAULT_DEADLINE,
         image_max_bytes: int = DEFAULT_IMAGE_MAX_BYTES,
+        limiter: FleetLimiter | None = None,
     ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in {"http", "https"} or not parts.hostname:
@@ -103,6 +106,9 @@ class PlexClient:
             verify_tls=verify_tls, adapter=trial_adapter or make_adapter(retries=False)
         )
         self.breaker = breaker or make_breaker(self.server)
+        # The server's slots for the whole deployment (plex.connections gives every client of
+        # a server the same one); None: no limit beyond the pool's.
+        self.limiter = limiter
         self._token = token
         redaction.register_secret(token)
         self._headers = {
@@ -176,18 +182,20 @@ class PlexClient:
             # a lost answer would count a play twice).
             once_only = once or self.breaker.in_trial()
             session = self.trial_session if once_only else self.session
-            answer = send(
-                session,
-                "GET",
-                self.base_url + path,
-                server=self.server,
-                path=path,
-                timeout=self.timeout,
-                max_bytes=max_bytes,
-                deadline=self.deadline,
-                params=params,
-                headers=headers,
-            )
+            with self._slot():
+                answer = send(
+                    session,
+                    "GET",
+                    self.base_url + path,
+                    server=self.server,
+                    path=path,
+                    timeout=self.timeout,
+                    max_bytes=max_bytes,
+                    deadline=self.deadline,
+                    params=params,
+                    headers=headers,
+                )
+            # Parsed after the slot is released: only Plex's own time holds one.
             return read(answer)
 
         try:
@@ -199,6 +207,15 @@ class PlexClient:
                 f"{max(1, round(wait))} s.",
                 retry_after=wait or 1,
             ) from None
+
+    def _slot(self) -> AbstractContextManager[None]:
+        """A slot of the server's fleet-wide limit for one request, waited for up to the
+        timeout (as long as a connection is). Inside the breaker on purpose: an open circuit
+        fails fast without asking for one, and a server that frees no slot within the timeout
+        counts as one that does not answer in time."""
+        if self.limiter is None:
+            return nullcontext()
+        return self.limiter.slot(lease=self.worst_case_seconds, wait=self.timeout)
 
     def _container(self, answer: Answer) -> Container:
         if plexxml.is_xml(answer.body):
@@ -395,7 +412,9 @@ class PlexClient:
     ) -> Generator[notifications_module.Notification, None, None]:
         """The server's notification stream, for the server owner's token (a shared user's is
         refused): what changed in the library, what is playing. Outside the breaker, which is
-        for calls that end; the caller reconnects when it ends (PlexUnavailable)."""
+        for calls that end, and holding no slot of the limiter (a stream lasts for hours and
+        would keep one from every request); the caller reconnects when it ends
+        (PlexUnavailable)."""
         return notifications_module.read(
             self.trial_session,  # one attempt: the caller has its own backoff
             self.base_url + notifications_module.PATH,

@@ -433,7 +433,13 @@ def test_stats_reset_zeroes(emulator: Emulator) -> None:
 
     reset = _control(emulator, "stats/reset")
 
-    assert reset == {"requests": 0, "by_path": {}, "connections": 0}
+    assert reset == {
+        "requests": 0,
+        "by_path": {},
+        "connections": 0,
+        "in_flight": 0,
+        "in_flight_max": 0,
+    }
     assert _control(emulator, "stats") == reset
 
 
