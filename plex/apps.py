@@ -16,3 +16,5 @@ class PlexConfig(AppConfig):
         # Redact Plex tokens from every log record from start-up on, not only once the first
         # client registers its token.
         redaction.install()
+        # A saved configuration is read again by every process (services.active_config).
+        from plex import signals  # noqa: F401

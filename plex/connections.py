@@ -93,6 +93,8 @@ class Connections:
             if plextv_adapter is not None:
                 plextv_adapter.close()
             self._plextv_adapter: HTTPAdapter | None = None
+            # The active server's configuration as last read, for plex.services.active_config.
+            self.config_memo: Any = None
             self.guard.reset()
         redaction.forget_secrets()
 

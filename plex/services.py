@@ -11,12 +11,14 @@ asks them to sign in again; a 401 that does not confirm is a refusal of that one
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.core.cache import cache as default_cache
 from django.utils import timezone
 
 from plex.cache import Cached, PlexCache
@@ -93,10 +95,53 @@ def check_connection(
     return info
 
 
+CONFIG_VERSION_KEY = "plex:v1:config-version"
+CONFIG_RECHECK = 1.0  # seconds a process trusts its copy of the configuration without asking
+
+
+@dataclass(slots=True)
+class _ConfigMemo:
+    config: ServiceConfig | None
+    version: Any
+    checked_at: float
+
+
+def active_config() -> ServiceConfig | None:
+    """The active server's configuration for the request path, without a database query on
+    every request: this process's copy, trusted for CONFIG_RECHECK seconds, then kept as long
+    as the version counter in the cache (moved on by every save, plex/signals.py) says it is
+    current. An edit reaches every process within about a second. Without the cache, the
+    database is asked each time."""
+    connections = current()
+    memo: _ConfigMemo | None = connections.config_memo
+    now = time.monotonic()
+    if memo is not None and now - memo.checked_at < CONFIG_RECHECK:
+        return memo.config
+    version, cache_ok = connections.guard.call(lambda: default_cache.get(CONFIG_VERSION_KEY))
+    if memo is not None and cache_ok and version == memo.version:
+        memo.checked_at = now
+        return memo.config
+    config = ServiceConfig.objects.active()
+    connections.config_memo = _ConfigMemo(config, version, now) if cache_ok else None
+    return config
+
+
+def config_changed() -> None:
+    """A configuration was saved or deleted: every process reads it again (plex/signals.py)."""
+    connections = current()
+    connections.config_memo = None
+
+    def bump() -> None:
+        if not default_cache.add(CONFIG_VERSION_KEY, 1, timeout=None):
+            default_cache.incr(CONFIG_VERSION_KEY)
+
+    connections.guard.call(bump)
+
+
 def public_server_name() -> str:
     """The name users see for the configured server ("Plex (Olive's server)"), for messages
     that must not carry its address."""
-    config = ServiceConfig.objects.active()
+    config = active_config()
     return config.public_name if config is not None else "Plex"
 
 
@@ -167,7 +212,7 @@ class PlexService:
         """The service for a request's user: a signed-in user with a Plex token MediaNest has
         not seen refused (views are behind login_required or IsAuthenticated; an anonymous
         user would have no token)."""
-        config = ServiceConfig.objects.active()
+        config = active_config()
         if config is None:
             raise PlexNotConfigured()
         if isinstance(user, AnonymousUser) or not user.plex_token:
