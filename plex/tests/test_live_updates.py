@@ -14,6 +14,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,23 +45,39 @@ def eventually(check: Callable[[], Any], within: float = WITHIN) -> Any:
         time.sleep(0.05)
 
 
-@pytest.fixture
-def live(config: ServiceConfig, emulator: Emulator, settings: Any) -> Iterator[Listener]:
-    """The listener, connected, with the owner's token on the server's configuration."""
+@dataclass
+class Running:
+    listener: Listener
+    stop: threading.Event
+    thread: threading.Thread
+
+    def end(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=10)
+        assert not self.thread.is_alive(), "the listener did not stop"
+
+
+def start_listener(config: ServiceConfig, emulator: Emulator, settings: Any) -> Running:
+    """The listener in a thread, connected, with the owner's token on the configuration."""
     settings.PLEX_CACHE_TTL_LIVE = 3600
     config.owner_token = emulator.owner_token
     config.save()
-    stop = threading.Event()
-    listener = Listener()
-    thread = threading.Thread(target=listener.run, args=(stop,), daemon=True)
-    thread.start()
+    running = Running(Listener(), threading.Event(), threading.Thread())
+    running.thread = threading.Thread(
+        target=running.listener.run, args=(running.stop,), daemon=True
+    )
+    running.thread.start()
+    eventually(lambda: freshness_for(config).status().state == "live", within=10)
+    return running
+
+
+@pytest.fixture
+def live(config: ServiceConfig, emulator: Emulator, settings: Any) -> Iterator[Listener]:
+    running = start_listener(config, emulator, settings)
     try:
-        eventually(lambda: freshness_for(config).status().state == "live", within=10)
-        yield listener
+        yield running.listener
     finally:
-        stop.set()
-        thread.join(timeout=10)
-    assert not thread.is_alive(), "the listener did not stop"
+        running.end()
 
 
 def get(client: Client, url: str, **params: Any) -> Any:
@@ -136,18 +153,10 @@ def test_the_friends_play_shows_its_progress_within_seconds(
 def test_a_stopped_listener_says_off_and_the_seed_ttls_apply(
     config: ServiceConfig, emulator: Emulator, friend_client: Client, settings: Any
 ) -> None:
-    settings.PLEX_CACHE_TTL_LIVE = 3600
-    config.owner_token = emulator.owner_token
-    config.save()
-    stop = threading.Event()
-    listener = Listener()
-    thread = threading.Thread(target=listener.run, args=(stop,), daemon=True)
-    thread.start()
-    eventually(lambda: freshness_for(config).status().state == "live", within=10)
+    running = start_listener(config, emulator, settings)
     get(friend_client, f"{API}libraries/1/items", limit=5)
 
-    stop.set()
-    thread.join(timeout=10)
+    running.end()
 
     assert freshness_for(config).status().state == "off"
     assert get(friend_client, f"{API}libraries/1/items", limit=5)["X-Cache"] == "MISS"
