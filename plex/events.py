@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import secrets
 import threading
 import time
@@ -46,6 +47,7 @@ NO_OWNER_POLL = 15.0  # how often to look again for a server and an owner token
 LIBRARY = "com.plexapp.plugins.library"
 PLAY_STOPS = {"stopped", "paused"}
 DONE = {5, 9, "5", "9"}  # timeline states: the item is whole, or it is gone
+_DIGITS = re.compile(r"[0-9]{1,20}")  # a section or rating key: ASCII digits only
 
 
 class Listener:
@@ -198,12 +200,12 @@ class Listener:
 
 def _section(value: object) -> str | None:
     text = str(value) if value is not None else ""
-    return text if text.isascii() and text.isdigit() else None
+    return text if _DIGITS.fullmatch(text) else None
 
 
 def _key(value: object) -> str:
     text = str(value) if value is not None else ""
-    return text if text.isascii() and text.isdigit() else ""
+    return text if _DIGITS.fullmatch(text) else ""
 
 
 def _item(client: PlexClient, rating_key: str) -> MediaItem | None:
