@@ -1,8 +1,10 @@
 """Load the JSON API served by gunicorn and print throughput, latency and upstream figures.
 
 Everything runs in its own process: the Plex emulator (--movies 2000), gunicorn (2 sync
-workers, DEBUG off, a SQLite database and a Redis database of their own) and this load
-generator (threads, one requests.Session each).
+workers, DEBUG off, a database and a Redis database of their own) and this load generator
+(threads, one requests.Session each). The database is PostgreSQL when --postgres-url's server
+answers (a database of the bench's own, dropped after), else SQLite; --database sqlite|postgres
+chooses.
 
     .venv/bin/python bench/api_load.py [--concurrency 8] [--requests 3000] [--duration 15]
                                        [--pages 40] [--burst 100] [--burst-threads 50]
@@ -19,6 +21,11 @@ Figures:
      changes, with the event listener (manage.py plex_events) off, then on: page views, hit
      ratio, upstream requests per 1,000 views, p50/p99, and how soon an added movie shows.
      --skip-mixed leaves it out, --only-mixed runs only it (about 4 minutes by default).
+  7. floor (bench/floor.py, issue 12): each warm endpoint (the API root, items, an item,
+     recently added, the HTML library and item pages) against GET /healthz/live, interleaved,
+     at concurrency 1 and 16: p50, p99, req/s and the ratios to the floor's, beside the
+     issue's aims; then database queries, writes, PostgreSQL transactions and Redis commands
+     per request. --skip-floor leaves it out, --only-floor runs only it (about 2 minutes).
 
 The per-user API throttle (1200/min by default) would cap one user at 20 req/s, so gunicorn
 runs with API_THROTTLE_RATE=100000/s: the throttle's cache round trip is still measured.
@@ -47,8 +54,16 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.floor import floor  # noqa: E402
 from bench.mixed_browse import mixed  # noqa: E402
-from harness.stack import manage, prepare_site, start_emulator, start_gunicorn, stop  # noqa: E402
+from harness.stack import (  # noqa: E402
+    PostgresDatabase,
+    manage,
+    prepare_site,
+    start_emulator,
+    start_gunicorn,
+    stop,
+)
 
 OWNER_TOKEN = "bench-owner-token-6c2f1a"
 FRIEND_TOKEN = "bench-friend-token-0e9d44"
@@ -182,10 +197,22 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
         help="a Redis database the benchmark may empty",
     )
+    parser.add_argument(
+        "--database",
+        choices=["auto", "postgres", "sqlite"],
+        default="auto",
+        help="auto (default): PostgreSQL when --postgres-url answers, else SQLite",
+    )
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
+        help="a PostgreSQL server (and a database to connect to) where the bench may create one",
+    )
     mixed_args = parser.add_argument_group("mixed browse (6)")
     only = mixed_args.add_mutually_exclusive_group()
     only.add_argument("--skip-mixed", action="store_true", help="leave out the mixed run")
     only.add_argument("--only-mixed", action="store_true", help="run only the mixed run")
+    only.add_argument("--only-floor", action="store_true", help="run only the floor run (7)")
     mixed_args.add_argument(
         "--mixed-duration", type=float, default=90.0, help="seconds per mode (default 90)"
     )
@@ -202,7 +229,28 @@ def main(argv: list[str] | None = None) -> int:
     )
     mixed_args.add_argument("--zipf", type=float, default=1.0, help="page popularity exponent")
     mixed_args.add_argument("--seed", type=int, default=7)
+    floor_args = parser.add_argument_group("floor (7)")
+    floor_args.add_argument("--skip-floor", action="store_true", help="leave out the floor run")
+    floor_args.add_argument(
+        "--floor-concurrency",
+        type=lambda text: [int(part) for part in text.split(",")],
+        default=[1, 16],
+        help="client threads of each timed run, comma-separated (default 1,16)",
+    )
+    floor_args.add_argument(
+        "--floor-requests", type=int, default=300, help="per endpoint and run (default 300)"
+    )
+    floor_args.add_argument(
+        "--floor-duration", type=float, default=30.0, help="cap per timed run, s (default 30)"
+    )
+    floor_args.add_argument(
+        "--floor-count", type=int, default=100, help="requests per endpoint counted (default 100)"
+    )
     args = parser.parse_args(argv)
+    if args.only_floor and args.skip_floor:
+        parser.error("--only-floor and --skip-floor together leave nothing to run")
+    if min(args.floor_concurrency, default=0) < 1 or min(args.floor_requests, args.floor_count) < 1:
+        parser.error("floor run: concurrencies, --floor-requests and --floor-count must be >= 1")
     if min(args.concurrency, args.requests, args.pages, args.burst, args.burst_threads) < 1:
         parser.error("counts must be 1 or more")
     if (
@@ -210,7 +258,9 @@ def main(argv: list[str] | None = None) -> int:
         or min(args.mixed_duration, args.mixed_rate, args.change_every) <= 0
     ):
         parser.error("mixed run: users, threads, duration, rate and --change-every must be > 0")
-    with_mixed = not args.skip_mixed
+    with_mixed = not (args.skip_mixed or args.only_floor)
+    with_floor = not (args.skip_floor or args.only_mixed)
+    with_report = not (args.only_mixed or args.only_floor)
 
     store = redis.Redis.from_url(args.redis_url, socket_connect_timeout=2, socket_timeout=5)
     try:
@@ -218,12 +268,20 @@ def main(argv: list[str] | None = None) -> int:
     except redis.RedisError as exc:
         raise SystemExit(f"Redis at {args.redis_url} does not answer: {exc}") from None
 
+    use_pg = args.database == "postgres" or (
+        args.database == "auto" and PostgresDatabase.available(args.postgres_url)
+    )
+    if use_pg and args.database == "postgres" and not PostgresDatabase.available(args.postgres_url):
+        raise SystemExit(f"PostgreSQL at {args.postgres_url} does not answer")
+    pg = PostgresDatabase(args.postgres_url) if use_pg else None
+    args.db_label = f"PostgreSQL (database {pg.name})" if pg else "SQLite"
+
     processes: list[subprocess.Popen] = []
     with tempfile.TemporaryDirectory(prefix="medianest-bench-") as tmp_name:
         tmp = Path(tmp_name)
         env = {
             **os.environ,
-            "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
+            "DATABASE_URL": pg.url if pg else f"sqlite:///{tmp / 'db.sqlite3'}",
             "REDIS_URL": args.redis_url,
             "DEBUG": "0",
             "SECRET_KEY": "bench-secret-key-9f8e7d6c5b4a3210-not-for-production-use-xyz",
@@ -231,6 +289,8 @@ def main(argv: list[str] | None = None) -> int:
             "API_THROTTLE_RATE": "100000/s",
             "STATIC_ROOT": str(tmp / "static"),
             "PLEX_CACHE_TTL_LIVE": "3600",
+            # Plain http on 127.0.0.1: the floor run's browser session must get its cookies.
+            "SECURE_COOKIES": "0",
         }
         ok = True
         try:
@@ -251,13 +311,27 @@ def main(argv: list[str] | None = None) -> int:
             processes.append(app)
             headers = {"Authorization": f"Token {api_token}", "Accept": "application/json"}
             setup = time.perf_counter() - setup_started
-            if not args.only_mixed:
+            if with_report:
                 report(args, base, plex_url, headers, store, setup)
             else:
+                part = "mixed browse" if args.only_mixed else "floor"
                 print(
-                    f"MediaNest API load, mixed browse only: gunicorn {args.workers} sync "
-                    f"workers, DEBUG=0, SQLite, Redis {args.redis_url}; emulator {args.movies} "
-                    f"movies; {os.cpu_count()} CPUs (shared by all processes); setup {setup:.1f} s"
+                    f"MediaNest API load, {part} only: gunicorn {args.workers} sync "
+                    f"workers, DEBUG=0, {args.db_label}, Redis {args.redis_url}; emulator "
+                    f"{args.movies} movies; {os.cpu_count()} CPUs (shared by all processes); "
+                    f"setup {setup:.1f} s"
+                )
+            if with_floor:
+                print()
+                floor(
+                    args,
+                    env=env,
+                    plex_url=plex_url,
+                    api_token=api_token,
+                    owner_token=OWNER_TOKEN,
+                    tmp=tmp,
+                    processes=processes,
+                    pg=pg,
                 )
             if with_mixed:
                 ok = mixed(
@@ -280,6 +354,8 @@ def main(argv: list[str] | None = None) -> int:
                 store.flushdb()
             finally:
                 store.close()
+                if pg:
+                    pg.drop()
     return 0 if ok else 1
 
 
@@ -293,8 +369,8 @@ def report(
 ) -> None:
     conc = args.concurrency
     print(
-        f"MediaNest API load: gunicorn {args.workers} sync workers, DEBUG=0, SQLite, Redis "
-        f"{args.redis_url}; emulator {args.movies} movies; {conc} client threads; "
+        f"MediaNest API load: gunicorn {args.workers} sync workers, DEBUG=0, {args.db_label}, "
+        f"Redis {args.redis_url}; emulator {args.movies} movies; {conc} client threads; "
         f"{os.cpu_count()} CPUs (shared by all processes); setup {setup:.1f} s"
     )
     print()

@@ -1,10 +1,12 @@
-"""MediaNest as separate processes: the Plex emulator, `manage.py` commands, gunicorn servers
-and a Redis of one's own (to kill or freeze). For the scale-out test and the benchmarks, which
-must measure or prove what real processes do (shared Redis, no in-process shortcuts).
+"""MediaNest as separate processes: the Plex emulator, `manage.py` commands, gunicorn servers,
+a Redis of one's own (to kill or freeze) and a PostgreSQL database of one's own. For the
+scale-out test and the benchmarks, which must measure or prove what real processes do (shared
+Redis, no in-process shortcuts).
 Failures raise RuntimeError with the process's own output."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import socket
@@ -12,9 +14,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
 import redis
 import requests
+from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -228,3 +234,35 @@ class RedisServer:
     def stop(self) -> None:
         if self.process.poll() is None:
             self.kill()
+
+
+class PostgresDatabase:
+    """An empty database of one's own on a PostgreSQL server (`server_url` names a database to
+    connect to for the CREATE, e.g. postgres://postgres@127.0.0.1:5432/postgres); `drop()`
+    drops it, connections and all. `available()` says whether the server answers at all."""
+
+    def __init__(self, server_url: str, prefix: str = "medianest_bench") -> None:
+        self.server_url = server_url
+        self.name = f"{prefix}_{os.getpid()}_{int(time.time())}"
+        self.url = urlunsplit(urlsplit(server_url)._replace(path=f"/{self.name}"))
+        with self.connect() as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.name)))
+
+    @staticmethod
+    def available(server_url: str) -> bool:
+        try:
+            psycopg.connect(server_url, connect_timeout=2, autocommit=True).close()
+        except psycopg.Error:
+            return False
+        return True
+
+    def connect(self) -> psycopg.Connection[tuple[Any, ...]]:
+        """An autocommit connection to the server's own database (not this one, so that what
+        it runs is never counted in this database's statistics)."""
+        return psycopg.connect(self.server_url, connect_timeout=5, autocommit=True)
+
+    def drop(self) -> None:
+        with self.connect() as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name))
+            )

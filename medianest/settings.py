@@ -101,6 +101,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+# Bench-only (bench/api_load.py): database statements per request in response headers.
+if envbool("MEDIANEST_BENCH_COUNTERS", False):
+    MIDDLEWARE.insert(0, "medianest.bench_counters.BenchCountersMiddleware")
 
 ROOT_URLCONF = "medianest.urls"
 WSGI_APPLICATION = "medianest.wsgi.application"
