@@ -153,3 +153,33 @@ def test_only_videos_have_watch_marks_and_a_mark_button(kind: str) -> None:
     assert bool(watch_words(played)) == video
     assert markable(played) == video
     assert watch_overlay(item(kind)) == ""
+
+
+@pytest.mark.parametrize(
+    ("data", "name"),
+    [
+        ({"type": "movie", "ratingKey": "1042"}, "pages:item"),
+        ({"type": "collection", "ratingKey": "42"}, "pages:collection"),
+        ({"type": "episode", "ratingKey": "4242424242"}, "pages:item"),
+    ],
+)
+@pytest.mark.parametrize("prefix", ["/", "/media/"])
+def test_card_links_are_what_reverse_gives_under_any_script_prefix(
+    data: dict[str, object], name: str, prefix: str
+) -> None:
+    from django.urls import reverse, set_script_prefix
+
+    from plex.templatetags.plex_images import item_url
+
+    set_script_prefix(prefix)
+    try:
+        assert item_url(MediaItem(data)) == reverse(name, args=[data["ratingKey"]])
+        assert item_url(MediaItem(data)).startswith(prefix)
+    finally:
+        set_script_prefix("/")
+
+
+def test_a_card_without_a_usable_key_links_nowhere() -> None:
+    from plex.templatetags.plex_images import item_url
+
+    assert item_url(MediaItem({"type": "movie", "ratingKey": "12/../x"})) == ""
