@@ -158,9 +158,17 @@ class PlexCache:
 
     # -- the one operation --------------------------------------------------------------
 
-    def fetch(self, key: str, ttl: int, loader: Callable[[], T]) -> Cached[T]:
+    def fetch(
+        self,
+        key: str,
+        ttl: int,
+        loader: Callable[[], T],
+        read: tuple[Any, bool] | None = None,
+    ) -> Cached[T]:
+        """The answer at `key` (`base@stamp`). `read`: what is kept at `base`, and whether the
+        cache answered, when the caller already read it (with the stamp, plex/freshness.py)."""
         base, stamp = _split(key)
-        envelope, cache_ok = self._safe(lambda: self.cache.get(base))
+        envelope, cache_ok = read if read is not None else self._safe(lambda: self.cache.get(base))
         if self._fresh(envelope, stamp):
             return self._from_envelope(envelope, "HIT")
         if self.bulkhead is None or not cache_ok:
@@ -199,21 +207,20 @@ class PlexCache:
         self._safe(lambda: self.cache.delete(f"{base}:failed"))
         return self._load(base, stamp, ttl, loader, lock_key, owner)
 
+    def read(self, keys: list[str]) -> tuple[dict[str, Any], bool]:
+        """Several values in one round trip, and whether the cache answered ({} if not)."""
+        found, cache_ok = self._safe(lambda: self.cache.get_many(keys), {})
+        return found, cache_ok
+
     def read_many(self, keys: list[str]) -> dict[str, Any]:
         """Several small values in one round trip ({} while the cache is down)."""
-        found, _ = self._safe(lambda: self.cache.get_many(keys), {})
-        return found
+        return self.read(keys)[0]
 
     def put(self, key: str, value: Any, timeout: float | None) -> None:
         self._safe(lambda: self.cache.set(key, value, timeout=timeout))
 
     def drop(self, key: str) -> None:
         self._safe(lambda: self.cache.delete(key))
-
-    def generation(self, key: str) -> int:
-        """The generation counter at `key` (0 until advanced, or while the cache is down)."""
-        value, _ = self._safe(lambda: self.cache.get(key))
-        return value if isinstance(value, int) else 0
 
     def advance(self, key: str) -> None:
         """Move the counter at `key` on: keys made with the old generation are out of date."""

@@ -106,6 +106,13 @@ class Freshness:
     def stamp(self, scope: Scope, *, access: str = "", subject: str = "") -> Stamp:
         """One round trip: the counters `scope` depends on and the listener's status.
         `subject` is the section's key for "section", the item's rating key for "item"."""
+        return self.stamp_and_read(scope, "", access=access, subject=subject)[0]
+
+    def stamp_and_read(
+        self, scope: Scope, answer: str, *, access: str = "", subject: str = ""
+    ) -> tuple[Stamp, tuple[Any, bool]]:
+        """The stamp, and in the same round trip the value kept at `answer` (a cached answer's
+        key) with whether the cache answered: a warm read is then one round trip, not two."""
         status = status_key(self.server)
         counters = []
         if scope != "none":
@@ -113,12 +120,13 @@ class Freshness:
                 ("w", watch_key(self.server, access)),
                 (scope[0], self._key(scope, subject)),
             ]
-        found = self.cache.read_many([status, *(key for _, key in counters)])
+        keys = [status, *(key for _, key in counters), *([answer] if answer else [])]
+        found, cache_ok = self.cache.read(keys)
         events = EventsStatus.read(found.get(status))
         live = events.state == "live"
         parts = [f"{letter}{_number(found.get(key))}" for letter, key in counters]
         parts.append(f"live-{events.session}" if live else "off")
-        return Stamp(".".join(parts), live)
+        return Stamp(".".join(parts), live), (found.get(answer), cache_ok)
 
     def status(self) -> EventsStatus:
         return EventsStatus.read(

@@ -239,22 +239,23 @@ class PlexService:
         key = f"plex:v1:{self._server}:{'shared' if shared else self._access}:{kind}:"
         key += _digest(*args)
         scope = "none" if shared else _SCOPES[kind]
+        read = None
         if scope != "none":
-            stamp = self._stamp(scope, str(args[0]) if scope in ("section", "item") else "")
+            subject = str(args[0]) if scope in ("section", "item") else ""
+            stamp = self._stamps.get((scope, subject))  # a request sees one generation
+            if stamp is None:
+                # The stamp and the answer in one round trip to the cache.
+                stamp, read = self.freshness.stamp_and_read(
+                    scope, key, access=self._access, subject=subject
+                )
+                self._stamps[(scope, subject)] = stamp
             key = f"{key}@{stamp.text}"
             if stamp.live:  # the listener keeps it true: it may live much longer
                 ttl = max(ttl, settings.PLEX_CACHE_TTL_LIVE)
         try:
-            return self.cache.fetch(key, ttl, load)
+            return self.cache.fetch(key, ttl, load, read)
         except PlexAuthError as exc:
             raise self._refusal(exc) from exc
-
-    def _stamp(self, scope: Scope, subject: str) -> Stamp:
-        found = self._stamps.get((scope, subject))
-        if found is None:
-            found = self.freshness.stamp(scope, access=self._access, subject=subject)
-            self._stamps[(scope, subject)] = found
-        return found
 
     def _refusal(self, exc: PlexAuthError) -> PlexError:
         """A 401 for one resource may be a proxy's hiccup or a resource the server keeps from
@@ -319,9 +320,10 @@ class PlexService:
         many they have not watched. Plex's filter lists carry no counts: each is one
         count-only request (a page of size 0), so a field with more than FILTER_COUNT_MAX
         values (years, in a big library) goes without them."""
-        choices = self.filter_choices(key).value
 
         def load() -> LibraryFilters:
+            choices = self.filter_choices(key).value  # only when the counts are not cached
+
             def count(name: str, value: str) -> int:
                 filtered = {name: value}
                 return self.client.library_items(key, 0, 0, filters=filtered).total_size

@@ -6,9 +6,18 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+import responses
 import time_machine
 
 from plex.client import session as plex_session
+
+
+@pytest.fixture
+def rsps() -> Iterator[responses.RequestsMock]:
+    """Plex answered by `responses`, for unit tests of the client: every answer set up must
+    be asked for."""
+    with responses.RequestsMock() as mock:
+        yield mock
 
 
 @pytest.fixture

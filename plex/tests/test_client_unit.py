@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
@@ -45,12 +44,6 @@ HTML_500 = (
 
 
 pytestmark = pytest.mark.usefixtures("no_backoff")  # retries without their pauses
-
-
-@pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock() as mock:
-        yield mock
 
 
 @pytest.fixture

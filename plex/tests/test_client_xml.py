@@ -8,7 +8,6 @@ of the XML: the same typed results the JSON form gives.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -443,12 +442,6 @@ def test_xml_is_told_by_its_first_character(body: bytes, xml: bool) -> None:
 
 
 # -- through the client's HTTP path --------------------------------------------------------------
-
-
-@pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock() as mock:
-        yield mock
 
 
 @pytest.fixture

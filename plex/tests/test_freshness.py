@@ -94,3 +94,26 @@ def test_a_listener_that_dies_without_a_word_stops_vouching_when_its_status_expi
 
     assert freshness.status().state == "off"
     assert friend_client.get(SECTION_1)["X-Cache"] == "MISS"
+
+
+@pytest.mark.django_db
+def test_a_warm_answer_is_one_round_trip_to_the_cache(
+    friend: Any, config: ServiceConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.core.cache import caches
+
+    from plex.services import PlexService
+
+    PlexService.for_user(friend).library_items("1", 0, 5)  # cached now
+    calls: list[str] = []
+    cache = caches["default"]  # the object itself: patching through the proxy would not undo
+    for name in ("get", "get_many"):
+        real = getattr(cache, name)
+        monkeypatch.setattr(
+            cache, name, lambda *a, _n=name, _r=real, **k: calls.append(_n) or _r(*a, **k)
+        )
+
+    result = PlexService.for_user(friend).library_items("1", 0, 5)
+
+    assert result.state == "HIT"
+    assert calls == ["get_many"]  # the stamp and the answer together
