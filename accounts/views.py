@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts import plex_signin
 from medianest.ratelimit import rate_limited
+from plex.models import ServiceConfig
 
 BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -29,7 +30,11 @@ def _safe_next(request: HttpRequest, candidate: str | None) -> str:
 def _signin_page(
     request: HttpRequest, error: str = "", status: int = 200, **extra: object
 ) -> HttpResponse:
-    context = {"next": request.GET.get("next") or request.POST.get("next", ""), "error": error}
+    context = {
+        "next": request.GET.get("next") or request.POST.get("next", ""),
+        "error": error,
+        "first_run": ServiceConfig.objects.active() is None,
+    }
     return render(request, "accounts/signin.html", {**context, **extra}, status=status)
 
 

@@ -187,6 +187,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Plex client
 PLEX_BREAKER_FAIL_MAX = envint("PLEX_BREAKER_FAIL_MAX", 5, minimum=1)
 PLEX_BREAKER_RESET_TIMEOUT = envint("PLEX_BREAKER_RESET_TIMEOUT", 30, minimum=1)
+# A server set up from plex.tv: how often, at most, MediaNest tests its published connections
+# again when the one in use fails (plex/discovery.py). Well under the breaker's reset time, so
+# a moved server answers again before the circuit would have tried the dead address anyway.
+PLEX_HEAL_INTERVAL = envint("PLEX_HEAL_INTERVAL", 10, minimum=1)
 
 LOG_LEVEL = envstr("LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:

@@ -4,11 +4,16 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, path
+from django.utils.html import format_html, format_html_join
 
+from plex.admin_setup import setup_view
 from plex.client import PlexError
 from plex.connections import breaker_for
+from plex.discovery import ConnectionCheck
 from plex.models import ServiceConfig
 from plex.owner import OwnerTokenRefused, check_owner_token
 from plex.services import check_connection, freshness_for
@@ -66,8 +71,12 @@ class ServiceConfigForm(forms.ModelForm):
 @admin.register(ServiceConfig)
 class ServiceConfigAdmin(admin.ModelAdmin):
     form = ServiceConfigForm
+    # The first step: "Set up from plex.tv" above the list (typing a URL stays possible).
+    change_list_template = "admin/plex/serviceconfig/change_list.html"
     list_display = ("__str__", "url", "enabled", "version", "circuit", "checked_at", "last_error")
     readonly_fields = (
+        "connection_in_use",
+        "published_connections",
         "circuit",
         "server_name",
         "machine_identifier",
@@ -79,7 +88,8 @@ class ServiceConfigAdmin(admin.ModelAdmin):
     )
     fieldsets = (
         (None, {"fields": ("url", "verify_tls", "timeout", "enabled")}),
-        ("Last check", {"fields": readonly_fields[:6]}),
+        ("Connection", {"fields": readonly_fields[:2]}),
+        ("Last check", {"fields": readonly_fields[2:8]}),
         (
             "Live updates",
             {
@@ -93,6 +103,42 @@ class ServiceConfigAdmin(admin.ModelAdmin):
         ),
     )
     actions = ["test_connection"]
+
+    def get_urls(self) -> list[URLPattern]:
+        def setup(request: HttpRequest) -> HttpResponse:
+            if not self.has_change_permission(request):
+                raise PermissionDenied
+            return setup_view(request, self)
+
+        view = self.admin_site.admin_view(setup)
+        return [path("setup/", view, name="plex_serviceconfig_setup"), *super().get_urls()]
+
+    @admin.display(description="in use")
+    def connection_in_use(self, config: ServiceConfig) -> str:
+        """Which address MediaNest uses now, and why (plex/discovery.py)."""
+        if not config.connections:
+            return "the URL above (typed in; MediaNest does not move it by itself)"
+        return config.connection_note or "the URL above"
+
+    @admin.display(description="published on plex.tv")
+    def published_connections(self, config: ServiceConfig) -> str:
+        checks = [c for c in map(ConnectionCheck.from_dict, config.connection_checks) if c]
+        if not checks:
+            return "-"
+        rows = format_html_join(
+            "",
+            "<li><code>{}</code> ({}): {}{}</li>",
+            (
+                (
+                    check.uri,
+                    check.kind,
+                    check.state,
+                    f", {check.detail}" if check.detail else "",
+                )
+                for check in checks
+            ),
+        )
+        return format_html("<ul>{}</ul>", rows)
 
     @admin.display(description="owner token")
     def owner_token_status(self, config: ServiceConfig) -> str:

@@ -95,6 +95,8 @@ class Connections:
             self._plextv_adapter: HTTPAdapter | None = None
             # The active server's configuration as last read, for plex.services.active_config.
             self.config_memo: Any = None
+            # plex.discovery's "once per interval" claims when the cache is down: key -> until.
+            self.heal_memo: dict[str, float] = {}
             self.guard.reset()
         redaction.forget_secrets()
 

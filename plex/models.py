@@ -4,6 +4,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, URLVali
 from django.db import models
 
 from accounts.fields import SecretField
+from plex.client.plextv import is_plex_direct
 from plex.connections import ServerAddress
 
 
@@ -40,6 +41,16 @@ class ServiceConfig(models.Model):
     # the event listener (manage.py plex_events) reads. Encrypted at rest; never shown, and
     # set only through plex_configure, the admin's write-only field or the owner's sign-in.
     owner_token: str | None = SecretField(blank=True, null=True, editable=False)
+    # The owner's plex.tv account token, kept when the server was set up from plex.tv: it
+    # reads the server's published connections again when the one in use stops answering
+    # (plex/discovery.py). Encrypted at rest; never shown.
+    plex_tv_token: str | None = SecretField(blank=True, null=True, editable=False)
+    # What plex.tv published for this server ([{uri, local, relay, protocol}]), and what the
+    # last test of each found: MediaNest moves `url` among these by itself. Empty for a
+    # server whose URL was typed: there is nowhere else to go.
+    connections = models.JSONField(default=list, blank=True, editable=False)
+    connection_checks = models.JSONField(default=list, blank=True, editable=False)
+    connection_note = models.CharField(max_length=500, blank=True, editable=False)
 
     # Learned on the last check.
     server_name = models.CharField(max_length=200, blank=True, editable=False)
@@ -75,8 +86,15 @@ class ServiceConfig(models.Model):
 
     @property
     def address(self) -> ServerAddress:
-        """How a client reaches this server."""
-        return ServerAddress(self.base_url, self.verify_tls, self.timeout)
+        """How a client reaches this server. A plex.direct name always has its certificate
+        checked: the name exists so that the check passes (docs/plex-api.md)."""
+        verify = self.verify_tls or is_plex_direct(self.base_url)
+        return ServerAddress(self.base_url, verify, self.timeout)
+
+    @property
+    def heals(self) -> bool:
+        """Whether MediaNest may move this server to another published connection."""
+        return bool(self.machine_identifier and (self.connections or self.plex_tv_token))
 
     @property
     def public_name(self) -> str:

@@ -34,10 +34,12 @@ from plex.client import (
     PlexError,
     PlexForbidden,
     PlexNotFound,
+    PlexUnavailable,
     ServerIdentity,
     ServerInfo,
 )
-from plex.connections import access_key, client_for, current
+from plex.connections import access_key, client_for, current, server_name
+from plex.discovery import heal, identity_holds
 from plex.freshness import Freshness, Scope, Stamp, watch_key
 from plex.images import image_item_key, image_size
 from plex.models import ServiceConfig
@@ -206,6 +208,7 @@ class PlexService:
         )
         self.freshness = Freshness(self.cache, self._server)
         self._stamps: dict[tuple[str, str], Stamp] = {}  # a request sees one generation
+        self._healed = False  # a request moves the server to another connection once at most
 
     @classmethod
     def for_user(cls, user: User | AnonymousUser) -> PlexService:
@@ -252,10 +255,46 @@ class PlexService:
             key = f"{key}@{stamp.text}"
             if stamp.live:  # the listener keeps it true: it may live much longer
                 ttl = max(ttl, settings.PLEX_CACHE_TTL_LIVE)
+        if self.config.heals:
+            load = self._same_server(load)
         try:
-            return self.cache.fetch(key, ttl, load, read)
+            result = self.cache.fetch(key, ttl, load, read)
         except PlexAuthError as exc:
             raise self._refusal(exc) from exc
+        except PlexUnavailable:
+            if not self._moved():
+                raise
+            return self.cache.fetch(key, ttl, load)
+        if result.stale and isinstance(result.error, PlexUnavailable) and self._moved():
+            return self.cache.fetch(key, ttl, load)  # the copy is stale only for the address
+        return result
+
+    def _same_server(self, load: Callable[[], T]) -> Callable[[], T]:
+        """`load`, once the address in use still answers as the configured server (asked at
+        most once a minute): an address taken by another server must not fill the cache."""
+
+        def checked() -> T:
+            if not identity_holds(self.config):
+                raise PlexUnavailable(
+                    f"Another Plex server answers at {server_name(self.config.base_url)}."
+                )
+            return load()
+
+        return checked
+
+    def _moved(self) -> bool:
+        """Plex is not answering at the address in use: for a server set up from plex.tv, move
+        to another of its connections that answers (plex/discovery.py). True when it moved;
+        this service then asks at the new address."""
+        if self._healed or not self.config.heals:
+            return False
+        self._healed = True
+        moved = heal(self.config)
+        if moved is None:
+            return False
+        self.config = moved
+        self.client = client_for(moved.address, self.user.plex_token or "")
+        return True
 
     def _refusal(self, exc: PlexAuthError) -> PlexError:
         """A 401 for one resource may be a proxy's hiccup or a resource the server keeps from
@@ -272,10 +311,14 @@ class PlexService:
     # -- what views ask for -------------------------------------------------------------
 
     def server_info(self) -> Cached[ServerInfo]:
-        return self._cached("server", settings.PLEX_CACHE_TTL_SERVER, self.client.server_info)
+        return self._cached(
+            "server", settings.PLEX_CACHE_TTL_SERVER, lambda: self.client.server_info()
+        )
 
     def libraries(self) -> Cached[list[Library]]:
-        return self._cached("libraries", settings.PLEX_CACHE_TTL_LIBRARIES, self.client.libraries)
+        return self._cached(
+            "libraries", settings.PLEX_CACHE_TTL_LIBRARIES, lambda: self.client.libraries()
+        )
 
     def library_items(
         self,

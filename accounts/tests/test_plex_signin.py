@@ -172,11 +172,10 @@ def test_an_expired_pin_says_so(client, emulator, plex_server, plex_clock: Manua
 
 
 @pytest.mark.django_db
-def test_without_a_server_sign_in_explains(client, settings, emulator) -> None:
-    settings.PLEX_TV_URL = emulator.url
-    response = client.post("/accounts/signin/plex/")
-    assert response.status_code == 503
-    assert "No Plex server is set up yet" in response.text
+def test_without_a_server_the_sign_in_page_asks_for_the_owner(client) -> None:
+    text = client.get("/accounts/signin/").text
+    assert "MediaNest is not set up yet" in text
+    assert "owns" in text
 
 
 @pytest.mark.django_db

@@ -37,6 +37,54 @@ class PlexAccount:
     thumb: str  # avatar URL on plex.tv
 
 
+def is_plex_direct(url: str) -> bool:
+    """A `*.plex.direct` name: Plex's HTTPS names for a server's addresses, whose certificate
+    only checks out under that name."""
+    return (urlsplit(url).hostname or "").endswith(".plex.direct")
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """One address a server publishes on plex.tv (docs/plex-api.md, "Published connections").
+
+    `local`: on the server's own network; `relay`: through Plex's relay (slow, capped);
+    a `plex.direct` uri is HTTPS with a certificate that only checks out under that name."""
+
+    uri: str
+    local: bool
+    relay: bool
+    protocol: str = "http"
+
+    @property
+    def plex_direct(self) -> bool:
+        return is_plex_direct(self.uri)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "uri": self.uri,
+            "local": self.local,
+            "relay": self.relay,
+            "protocol": self.protocol,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Connection | None:
+        """A connection from plex.tv's JSON or from what MediaNest stored; None when it is not
+        an http(s) URL (nothing else is ever asked for)."""
+        if not isinstance(data, dict):
+            return None
+        uri = str(data.get("uri") or "").strip()
+        parts = urlsplit(uri)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            return None
+        return cls(
+            uri=uri.rstrip("/"),
+            local=_flag(data.get("local")),
+            relay=_flag(data.get("relay")),
+            protocol=parts.scheme,
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Resource:
     """A device of the account; a server when `provides` contains "server"."""
@@ -46,6 +94,13 @@ class Resource:
     provides: tuple[str, ...]
     owned: bool
     access_token: str = field(repr=False)  # the account's token for this server
+    product_version: str = ""
+    presence: bool = False  # plex.tv heard from it lately
+    connections: tuple[Connection, ...] = ()
+
+    @property
+    def is_server(self) -> bool:
+        return "server" in self.provides
 
 
 class PlexTvClient:
@@ -128,8 +183,11 @@ class PlexTvClient:
                     name=str(entry.get("name") or ""),
                     client_identifier=str(entry.get("clientIdentifier") or ""),
                     provides=tuple(p.strip() for p in str(entry.get("provides") or "").split(",")),
-                    owned=bool(entry.get("owned")),
+                    owned=_flag(entry.get("owned")),
                     access_token=access_token,
+                    product_version=str(entry.get("productVersion") or ""),
+                    presence=_flag(entry.get("presence")),
+                    connections=_connections(entry.get("connections")),
                 )
             )
         return found
@@ -140,7 +198,7 @@ class PlexTvClient:
         access to it (the robust check, see docs/plex-api.md)."""
         for resource in self.resources(token):
             if (
-                "server" in resource.provides
+                resource.is_server
                 and resource.client_identifier == machine_identifier
                 and resource.access_token
             ):
@@ -167,6 +225,20 @@ def auth_url(
     )
     # Plex's app reads its parameters from the fragment ("#?"), not the query.
     return f"{auth_base}#?{query}"
+
+
+def _flag(value: Any) -> bool:
+    # JSON says true/false; plex.tv's XML (and some proxies) "1"/"0".
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true"}
+    return bool(value)
+
+
+def _connections(data: Any) -> tuple[Connection, ...]:
+    if not isinstance(data, list):
+        return ()
+    found = (Connection.from_dict(entry) for entry in data[:50])  # a real server lists a few
+    return tuple(connection for connection in found if connection is not None)
 
 
 def _pin(data: Any) -> Pin:

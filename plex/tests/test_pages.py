@@ -632,8 +632,8 @@ def test_without_a_plex_server_the_page_says_an_administrator_must_set_it_up(
     for_friend = page(client, "/", status=503)
 
     assert "An administrator must set up the Plex server" in for_staff
-    assert 'href="/admin/"' in for_staff
-    assert 'href="/admin/"' not in for_friend
+    assert 'href="/admin/plex/serviceconfig/setup/"' in for_staff
+    assert 'href="/admin/plex/serviceconfig/setup/"' not in for_friend
 
 
 # -- safe to serve under a strict CSP, never a token ------------------------------------------
