@@ -107,6 +107,7 @@ def emulator(_emulator_server: Emulator) -> Iterator[Emulator]:
     # item, must not leak into the next one's expectations.
     _emulator_server.reset_library()
     _emulator_server.reset_watch()
+    _emulator_server.reset_connections()  # rebinds only when a test moved the live one
 
 
 @pytest.fixture

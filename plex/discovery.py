@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed, wait
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -40,6 +40,9 @@ from plex.models import ServiceConfig
 logger = logging.getLogger(__name__)
 
 PROBE_TIMEOUT_MAX = 3.0  # seconds a connection has to answer /identity when tested
+# Healing, once one connection answered: how long a better ranked one may still answer. The
+# server is unreachable meanwhile; a better address can be taken at the next heal.
+HEAL_SETTLE = 0.5
 HEAL_KEY = "plex:v1:heal:{server}"
 IDENTITY_KEY = "plex:v1:identity-checked:{server}"
 
@@ -157,7 +160,7 @@ def probe(
         adapter.close()
     took = time.monotonic() - started
     if machine_identifier and identity.machine_identifier != machine_identifier:
-        return _check(connection, "another server", "answers as another Plex server")
+        return _check(connection, "another server", "another machine identifier")
     return _check(connection, "ok", f"answered in {took * 1000:.0f} ms", identity.version)
 
 
@@ -178,20 +181,40 @@ def probe_all(
     *,
     verify_tls: bool = True,
     timeout: float = PROBE_TIMEOUT_MAX,
+    settle: float | None = None,
 ) -> list[ConnectionCheck]:
     """Every connection tested at once (a dead one costs one timeout, not one each), best
-    ranked first."""
+    ranked first. With `settle`, stop waiting that many seconds after the first connection
+    passes: the better ranked ones still silent then count as "no answer" (healing wants an
+    address now; setup, which shows every answer, waits for all)."""
     ordered = sorted(dict.fromkeys(connections), key=rank)
     if not ordered:
         return []
     timeout = min(timeout, PROBE_TIMEOUT_MAX)
-    with ThreadPoolExecutor(max_workers=min(len(ordered), 8)) as pool:
-        return list(
-            pool.map(
-                lambda c: probe(c, machine_identifier, verify_tls=verify_tls, timeout=timeout),
-                ordered,
-            )
-        )
+    pool = ThreadPoolExecutor(max_workers=min(len(ordered), 8), thread_name_prefix="plex-probe")
+    futures = [
+        pool.submit(probe, c, machine_identifier, verify_tls=verify_tls, timeout=timeout)
+        for c in ordered
+    ]
+    try:
+        if settle is not None:
+            deadline = None
+            for done in as_completed(futures):
+                if deadline is None and done.result().ok:
+                    deadline = time.monotonic() + settle
+                    break
+            if deadline is not None:
+                wait(futures, timeout=max(0.0, deadline - time.monotonic()))
+        else:
+            wait(futures)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)  # a silent one ends at its own timeout
+    return [
+        future.result()
+        if future.done()
+        else _check(connection, "no answer", f"no answer within {settle} s of another")
+        for connection, future in zip(ordered, futures, strict=True)
+    ]
 
 
 # -- setting up from plex.tv -----------------------------------------------------------------
@@ -330,7 +353,11 @@ def heal(config: ServiceConfig) -> ServiceConfig | None:
             if resource is not None and resource.connections:
                 connections = list(resource.connections)
     checks = probe_all(
-        connections, config.machine_identifier, verify_tls=config.verify_tls, timeout=config.timeout
+        connections,
+        config.machine_identifier,
+        verify_tls=config.verify_tls,
+        timeout=config.timeout,
+        settle=HEAL_SETTLE,
     )
     best = next((check for check in checks if check.ok), None)
     previous = config.base_url

@@ -30,9 +30,17 @@ from collections.abc import Callable
 import requests
 from django.core.cache import cache
 
-from plex.client import MediaItem, PlexAuthError, PlexClient, PlexError, PlexNotFound
+from plex.client import (
+    MediaItem,
+    PlexAuthError,
+    PlexClient,
+    PlexError,
+    PlexNotFound,
+    PlexUnavailable,
+)
 from plex.client.notifications import Notification
 from plex.connections import client_for
+from plex.discovery import heal
 from plex.freshness import HEARTBEAT, Freshness
 from plex.models import ServiceConfig
 from plex.services import freshness_for, server_id
@@ -86,6 +94,9 @@ class Listener:
                 logger.warning("Plex refused the owner token on the notification stream.")
             except PlexError as exc:
                 logger.warning("Plex notification stream ended: %s", exc)
+                if isinstance(exc, PlexUnavailable):
+                    # The server may have moved: without users browsing, nobody else notices.
+                    heal(config)
             finally:
                 self.connected.clear()
             if stop.is_set():

@@ -2,7 +2,8 @@
 
 No Django here. `Emulator(...).start()` serves in a background thread of this process;
 `python -m plex_emulator` serves in the foreground. See library.py for what it holds,
-server.py for what it answers and plextv.py for the plex.tv sign-in it also plays.
+server.py for what it answers, plextv.py for the plex.tv sign-in it also plays and
+connections.py for the connections plex.tv publishes (a dead one, an impostor, the live one).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import threading
 import urllib.request
 from typing import Any
 
+from .connections import IMPOSTOR_NAME, IMPOSTOR_SEED_OFFSET, PublishedConnections
 from .library import Library
 from .plextv import PlexAccount, PlexTV
 from .server import EmulatorHTTPServer, EmulatorState, Fault
@@ -23,7 +25,11 @@ DEFAULT_VERSION = "1.43.2.10687-563d026ea"
 
 class Emulator:
     """A Plex Media Server with an owner and a friend, on `host:port` (0 picks a free port),
-    and plex.tv with their accounts and a stranger's, on the same port."""
+    and plex.tv with their accounts and a stranger's, on the same port.
+
+    Once started, plex.tv lists three connections for the server (connections.py), none of
+    them the main port: a dead one, an impostor and the live one (`connections()`,
+    `live_url`, `move_connection()`)."""
 
     def __init__(
         self,
@@ -65,6 +71,18 @@ class Emulator:
             version=version,
             plex_tv=self.plex_tv,
         )
+        # Another server at a published address: the same tokens, its own identity, library
+        # and statistics. Built here with the rest, so start() only binds ports.
+        self.impostor_state = EmulatorState(
+            Library(movies=movies, shows=shows, seed=seed + IMPOSTOR_SEED_OFFSET),
+            owner_token=owner_token,
+            friend_token=friend_token,
+            friendly_name=IMPOSTOR_NAME,
+            version=version,
+        )
+        self.published = PublishedConnections(self.state, self.impostor_state, host)
+        self.state.published = self.published
+        self.plex_tv.published = self.published.listed
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -86,9 +104,16 @@ class Emulator:
             name=f"plex-emulator-{self.port}",
         )
         self._thread.start()
+        try:
+            self.published.start()
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
+        """Every port closed: the main one, and the dead, impostor and live ones."""
+        self.published.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -117,7 +142,60 @@ class Emulator:
         return self.state.stats()
 
     def reset_stats(self) -> None:
+        """The server's counters, and the impostor's and the dead port's, back to zero."""
         self.state.reset_stats()
+        self.published.reset_stats()
+
+    # -- the connections plex.tv publishes (connections.py) -----------------------------
+
+    def connections(self) -> list[dict[str, Any]]:
+        """What plex.tv lists now for this server (dead, impostor, live; copies); [] before
+        start(), when plex.tv lists the address it was asked at instead."""
+        return self.published.listed()
+
+    @property
+    def live_url(self) -> str:
+        """The published connection that reaches this server (not `url`, the main port)."""
+        return self.published.live_url
+
+    @property
+    def dead_url(self) -> str:
+        """The published connection that accepts and never answers."""
+        return self.published.dead_url
+
+    @property
+    def impostor_url(self) -> str:
+        """The published connection where another server answers to the same tokens."""
+        return self.published.impostor_url
+
+    @property
+    def impostor_identifier(self) -> str:
+        return self.impostor_state.library.machine_identifier
+
+    def move_connection(self) -> str:
+        """The live connection moves (as `POST /__emulator__/connections/move`): its port
+        refuses from now on, and its open connections end; plex.tv lists a new port of the
+        same server instead. The new URL."""
+        return self.published.move()
+
+    def reset_connections(self) -> str:
+        """Back to the start (as `POST /__emulator__/connections/reset`): the live connection
+        on its first port (a fresh one if that is taken), the impostor's statistics, watch
+        state and library, and the dead port's counter. Nothing to rebind unless it moved.
+        The live URL."""
+        return self.published.reset()
+
+    def impostor_stats(self) -> dict[str, Any]:
+        """The impostor's own counters, shaped as stats() (`requests`, `by_path`...), plus
+        `with_token`: how many of its requests carried a token. `by_path` holding only
+        "/identity" and `with_token` 0: it was checked, never browsed. Zeroed by reset_stats()
+        and reset_connections()."""
+        return self.published.impostor_stats()
+
+    def dead_stats(self) -> dict[str, int]:
+        """`accepted`: connections the dead port accepted since the last reset; `open`: those
+        it holds now."""
+        return self.published.dead_stats()
 
     # -- watch state, per account ("owner", "friend"), as its token sees it ---------------
 
@@ -176,12 +254,14 @@ class Emulator:
         """Another token the server accepts (a second friend...), with its own watch state.
         It sees what the friend sees (or everything, as an owner)."""
         self.state.add_account(account, token, owner=owner)
+        # The impostor takes every token this server takes: only its identity differs.
+        self.impostor_state.add_account(account, token, owner=owner)
 
 
 def control(url: str, action: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
     """Call a control endpoint of an emulator in another process (benchmarks, subprocess tests)."""
     data = json.dumps(payload).encode() if payload is not None else None
-    method = "GET" if action == "stats" and payload is None else "POST"
+    method = "GET" if action in {"stats", "connections"} and payload is None else "POST"
     request = urllib.request.Request(
         f"{url}/__emulator__/{action}",
         data=data,

@@ -60,6 +60,16 @@ def main(argv: list[str] | None = None) -> int:
     # plex.tv account tokens: fresh each run, for /api/v2/user and /api/v2/resources.
     for account in emulator.accounts.values():
         print(f"{account.key} account token (plex.tv): {account.auth_token}", flush=True)
+    # What plex.tv lists for the server: none of them is the URL above (plextv.py).
+    kinds = {
+        emulator.dead_url: "dead: accepts, never answers",
+        emulator.impostor_url: f"impostor: another server, {emulator.impostor_identifier}",
+        emulator.live_url: "live: this server",
+    }
+    for published in emulator.connections():
+        where = "local" if published["local"] else "remote"
+        kind = kinds.get(published["uri"], "")
+        print(f"published connection ({where}): {published['uri']}  {kind}", flush=True)
     try:
         emulator._thread.join()  # type: ignore[union-attr]
     except KeyboardInterrupt:

@@ -11,6 +11,24 @@ Three accounts: the owner (owns this server), the friend (this server is shared 
 and the stranger (signed in to plex.tv, but only has another server). Account tokens are
 plex.tv tokens, never accepted by the Plex Media Server routes: a client must swap them for
 the `accessToken` of the right resource, as with the real plex.tv.
+
+Published connections. For the owner and the friend, this server's resource lists the
+connections the Emulator publishes (connections.py), shaped as plex.tv sends them
+(`protocol`, `address`, `port`, `uri`, `local`, `relay`, `IPv6`), local ones first as plex.tv
+orders them, which is not the order a client should prefer:
+
+    1. local, dead: accepts TCP connections and never sends a byte (a read timeout);
+    2. local, an impostor: another Plex server (its own machineIdentifier, friendlyName,
+       library and statistics) that accepts this server's owner and friend tokens, so only
+       `GET /identity` (or `GET /`) tells it apart;
+    3. remote, live: another port of this very server (same library, watch state, tokens),
+       not the emulator's main port. `Emulator.move_connection()` (or `POST
+       /__emulator__/connections/move`) closes it and publishes a new port instead.
+
+plex.tv itself and the control endpoints stay on the main port (`Emulator.url`), which never
+moves and is not listed. A PlexTV with nothing published (`published` unset, or the emulator
+not started) lists the address the request came to, as before. The stranger's server is
+unchanged.
 """
 
 from __future__ import annotations
@@ -133,6 +151,22 @@ def _json(status: int, payload: Any) -> Answer:
     return status, json.dumps(payload, separators=(",", ":")).encode(), _JSON, {}
 
 
+def connection(address: str, port: int, *, local: bool) -> dict[str, Any]:
+    """One entry of a resource's `connections`, as plex.tv shapes it (plain http: the
+    emulator has no plex.direct certificate)."""
+    ipv6 = ":" in address
+    host = f"[{address}]" if ipv6 else address
+    return {
+        "protocol": "http",
+        "address": address,
+        "port": port,
+        "uri": f"http://{host}:{port}",
+        "local": local,
+        "relay": False,
+        "IPv6": ipv6,
+    }
+
+
 def handles(path: str) -> bool:
     """True for plex.tv paths; none of them exists on a Plex Media Server."""
     return path.startswith(PLEXTV_PREFIX) or path == "/auth" or path.startswith("/auth/")
@@ -177,6 +211,9 @@ class PlexTV:
         self._lock = threading.Lock()
         # Real pin ids are large integers; a random base keeps ids of two runs apart.
         self._next_id = 1_000_000_000 + secrets.randbelow(1_000_000_000)
+        # What this server's resource lists (the Emulator sets it: connections.py); read at
+        # each request, so a moved connection shows at once.
+        self.published: Callable[[], list[dict[str, Any]]] | None = None
 
     # -- entry point --------------------------------------------------------------------------
 
@@ -379,8 +416,10 @@ class PlexTV:
         client_identifier: str,
         token: str,
         owner: PlexAccount | None,
-        connection: dict[str, Any],
+        connections: list[dict[str, Any]],
     ) -> dict[str, Any]:
+        # plex.tv's publicAddress is the server's WAN address: that of a remote connection.
+        public = next((c for c in connections if not c["local"]), connections[0])
         return {
             "name": name,
             "product": "Plex Media Server",
@@ -394,7 +433,7 @@ class PlexTV:
             "provides": "server",
             "ownerId": owner.id if owner else None,
             "sourceTitle": owner.username if owner else None,
-            "publicAddress": connection["address"],
+            "publicAddress": public["address"],
             "accessToken": token,
             "owned": owner is None,
             "home": False,
@@ -405,7 +444,7 @@ class PlexTV:
             "publicAddressMatches": True,
             "dnsRebindingProtection": False,
             "natLoopbackSupported": False,
-            "connections": [connection],
+            "connections": [dict(c) for c in connections],
         }
 
     def _player(self, account: PlexAccount) -> dict[str, Any]:
@@ -454,21 +493,14 @@ class PlexTV:
         found = []
         if account.server_token is not None:
             owner = None if account.key == "owner" else self.accounts["owner"]
+            published = self.published() if self.published is not None else []
             found.append(
                 self._server(
                     name=self.friendly_name,
                     client_identifier=self.machine_identifier,
                     token=account.server_token,
                     owner=owner,
-                    connection={
-                        "protocol": "http",
-                        "address": host,
-                        "port": port,
-                        "uri": f"http://{host}:{port}",
-                        "local": True,
-                        "relay": False,
-                        "IPv6": False,
-                    },
+                    connections=published or [connection(host, port, local=True)],
                 )
             )
         else:
@@ -478,15 +510,7 @@ class PlexTV:
                     client_identifier=self.stranger_server_id,
                     token=self.stranger_token,
                     owner=None,
-                    connection={
-                        "protocol": "http",
-                        "address": "192.0.2.99",
-                        "port": 32400,
-                        "uri": "http://192.0.2.99:32400",
-                        "local": False,
-                        "relay": False,
-                        "IPv6": False,
-                    },
+                    connections=[connection("192.0.2.99", 32400, local=False)],
                 )
             )
         found.append(self._player(account))

@@ -18,13 +18,28 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from . import browse, events, hubs, images, plextv
 from .library import Library, Section
 from .render import container, html_body, to_json, to_xml
 from .watch import LEAF_TYPES, WatchState, key_from_uri
+
+
+class Published(Protocol):
+    """What the control endpoints ask of the published connections (connections.py, which
+    builds on this module: named here by shape, not imported)."""
+
+    @property
+    def live_url(self) -> str: ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+    def move(self) -> str: ...
+
+    def reset(self) -> str: ...
+
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +130,9 @@ class EmulatorState:
         self.requests = 0
         self.connections = 0
         self.by_path: Counter[str] = Counter()
+        # Requests that carried a token (X-Plex-Token, header or query): not in stats(), whose
+        # shape tests pin; read for the impostor, where any token sent is a leak.
+        self.with_token = 0
         # Requests being handled now, and the most at once since the last reset: what a
         # limit on the app's side must keep down (control requests never count).
         self.in_flight = 0
@@ -127,6 +145,9 @@ class EmulatorState:
         self._change_lock = threading.Lock()
         self._sessions: dict[tuple[str, str], tuple[str, int]] = {}
         self._next_session = 0
+        # The connections plex.tv publishes for this server (connections.py), for the
+        # /__emulator__/connections control endpoints; None when nothing is published.
+        self.published: Published | None = None
 
     def _build_search_index(self) -> list[tuple[str, dict[str, Any]]]:
         return [
@@ -278,10 +299,11 @@ class EmulatorState:
             if account is None or name == account:
                 state.reset()
 
-    def count(self, path: str, new_connection: bool) -> None:
+    def count(self, path: str, new_connection: bool, with_token: bool = False) -> None:
         """A request begins; `done()` when it has been handled."""
         with self._lock:
             self.requests += 1
+            self.with_token += with_token
             self.by_path[path] += 1
             if new_connection:
                 self.connections += 1
@@ -302,10 +324,16 @@ class EmulatorState:
                 "in_flight_max": self.in_flight_max,
             }
 
+    def token_requests(self) -> int:
+        """Requests since the last reset that carried a token (control requests aside)."""
+        with self._lock:
+            return self.with_token
+
     def reset_stats(self) -> None:
         with self._lock:
             self.requests = 0
             self.connections = 0
+            self.with_token = 0
             self.by_path.clear()
             # Requests still being handled are in flight after the reset too.
             self.in_flight_max = self.in_flight
@@ -381,10 +409,10 @@ class PlexHandler(BaseHTTPRequestHandler):
         query = dict(self._pairs)
         state = self.server.state
         self._watch: WatchState | None = None  # the requesting account's, once the token is known
-        if path.startswith(CONTROL_PREFIX):
+        if path.startswith(CONTROL_PREFIX) and self.server.main:
             self._control(method, path)
             return
-        state.count(path, new_connection=not self._counted)
+        state.count(path, new_connection=not self._counted, with_token=bool(self._token(query)))
         self._counted = True
         try:
             self._handle(method, path, query)
@@ -407,7 +435,7 @@ class PlexHandler(BaseHTTPRequestHandler):
             elif fault.mode == "reset":
                 self._reset()
                 return
-        if state.plex_tv is not None and plextv.handles(path):
+        if state.plex_tv is not None and self.server.main and plextv.handles(path):
             # plex.tv shares the port (one URL to configure), after the fault: it fails alike.
             host, port = self.server.server_address[:2]
             status, body, content_type, headers = state.plex_tv.handle(
@@ -685,6 +713,8 @@ class PlexHandler(BaseHTTPRequestHandler):
                 self._json(400, {"error": str(exc)})
                 return
             self._json(200, notification)
+        elif path.startswith(f"{CONTROL_PREFIX}connections"):
+            self._connections_control(method, path.removeprefix(f"{CONTROL_PREFIX}connections"))
         elif path == f"{CONTROL_PREFIX}stats" and method == "GET":
             self._json(200, state.stats())
         elif path == f"{CONTROL_PREFIX}stats/reset" and method == "POST":
@@ -723,6 +753,25 @@ class PlexHandler(BaseHTTPRequestHandler):
                 return
             state.reset_watch(payload.get("account") if isinstance(payload, dict) else None)
             self._json(200, {"reset": True})
+        else:
+            self._json(404, {"error": "unknown control endpoint"})
+
+    def _connections_control(self, method: str, action: str) -> None:
+        """GET .../connections: what plex.tv lists and which is which (with the impostor's
+        and the dead one's counters); POST .../connections/move: the live one moves to a new
+        port; POST .../connections/reset: back to its first port (or a fresh one)."""
+        published = self.server.state.published
+        if published is None:
+            self._json(404, {"error": "this server publishes no connections"})
+        elif action == "" and method == "GET":
+            self._json(200, published.describe())
+        elif action == "/move" and method == "POST":
+            previous = published.live_url
+            uri = published.move()
+            self._json(200, {"uri": uri, "previous": previous, **published.describe()})
+        elif action == "/reset" and method == "POST":
+            uri = published.reset()
+            self._json(200, {"uri": uri, **published.describe()})
         else:
             self._json(404, {"error": "unknown control endpoint"})
 
@@ -1350,16 +1399,49 @@ def _levels(section: Section) -> set[int]:
 
 
 class EmulatorHTTPServer(ThreadingHTTPServer):
+    """One listening port of a server. `main=False`: another port of the same server (a
+    connection plex.tv publishes, connections.py), which answers only the Plex routes: no
+    control endpoints and no plex.tv (both stay on the main port, which never moves), and
+    closing it ends its own connections, not the streams of the state it shares."""
+
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], state: EmulatorState) -> None:
+    def __init__(
+        self, address: tuple[str, int], state: EmulatorState, *, main: bool = True
+    ) -> None:
         self.state = state
+        self.main = main
+        # Open client connections, so that a port that goes away takes its keep-alive
+        # connections with it instead of serving them on (close_connections).
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
         super().__init__(address, PlexHandler)
 
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> int:
+        """Shut down every open client connection: the handler threads (a stream's too) see
+        the end and close them. How many there were."""
+        with self._open_lock:
+            open_now = list(self._open)
+        for sock in open_now:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        return len(open_now)
+
     def server_close(self) -> None:
-        self.state.events.drop_all()  # stream threads end; none outlives the server
+        if self.main:
+            self.state.events.drop_all()  # stream threads end; none outlives the server
         super().server_close()
 
     def handle_error(self, request: Any, client_address: Any) -> None:

@@ -66,6 +66,16 @@ class Answer:
             raise PlexBadResponse(f"Plex at {server} sent JSON nested too deeply.") from None
 
 
+def _attempts(session: requests.Session, method: str, url: str) -> int:
+    """How many times the pool tries this request: its adapter's retries (none for a trial
+    call or a connection test), and only idempotent methods are retried."""
+    if method not in {"GET", "HEAD"}:
+        return 1
+    retries = getattr(session.get_adapter(url), "max_retries", None)
+    total = getattr(retries, "total", RETRY_TOTAL)
+    return (total if isinstance(total, int) else RETRY_TOTAL) + 1
+
+
 def send(
     session: requests.Session,
     method: str,
@@ -85,7 +95,7 @@ def send(
     may carry a token in its query.
     """
     started = time.perf_counter()
-    attempts = RETRY_TOTAL + 1 if method in {"GET", "HEAD"} else 1
+    attempts = _attempts(session, method, url)
     try:
         response = session.request(
             method,

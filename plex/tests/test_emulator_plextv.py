@@ -137,7 +137,9 @@ def test_pin_flow_signs_the_friend_in_and_finds_the_shared_server(
     assert server["owned"] is False
     assert server["ownerId"] == 1001
     assert server["sourceTitle"] == "owner"
-    assert server["connections"][0]["uri"] == emulator.url
+    # Dead, impostor, live: only the live one reaches this server (test_emulator_connections).
+    assert server["connections"] == emulator.connections()
+    assert server["connections"][2]["uri"] == emulator.live_url
     # The handed-out server token really opens this server's API.
     sections = requests.get(
         f"{emulator.url}/library/sections",
@@ -167,17 +169,7 @@ def test_owner_resources_own_this_server_with_the_owner_token(emulator: Emulator
     assert servers[0]["accessToken"] == emulator.owner_token
     assert servers[0]["name"] == emulator.friendly_name
     assert servers[0]["productVersion"] == emulator.version
-    assert servers[0]["connections"] == [
-        {
-            "protocol": "http",
-            "address": "127.0.0.1",
-            "port": emulator.port,
-            "uri": emulator.url,
-            "local": True,
-            "relay": False,
-            "IPv6": False,
-        }
-    ]
+    assert servers[0]["connections"] == emulator.connections()
     assert len(players) == 1
     assert "server" not in players[0]["provides"]
 
