@@ -113,13 +113,20 @@ class Listener:
         client = client_for(config.address, token)
         self.session = secrets.token_hex(6)
         opened: list[requests.Response] = []
+        # This stream's own flag, for its own heartbeat: after a quick reconnect the last
+        # stream's heartbeat may still be waiting, and must neither keep this one's going nor
+        # be the one that closes it (it would close only its own, long gone).
+        streaming = threading.Event()
 
         def on_open(response: requests.Response) -> None:
             opened.append(response)
+            streaming.set()
             self.connected.set()
             freshness.report("live", self.session, self.last_event_at)
             beat = threading.Thread(
-                target=self._heartbeat, args=(freshness, config, stop, response), daemon=True
+                target=self._heartbeat,
+                args=(freshness, config, stop, response, streaming),
+                daemon=True,
             )
             beat.start()
 
@@ -128,13 +135,14 @@ class Listener:
             for notification in stream:
                 self.last_event_at = time.time()
                 self.handle(notification, freshness, client)
-                if stop.is_set() or not self.connected.is_set():
+                if stop.is_set() or not streaming.is_set():
                     return  # stopping, or the lease was lost
         except PlexError:
-            if stop.is_set() or (opened and not self.connected.is_set()):
+            if stop.is_set() or (opened and not streaming.is_set()):
                 return  # closed on purpose by the heartbeat
             raise
         finally:
+            streaming.clear()
             self.connected.clear()
             stream.close()
 
@@ -144,13 +152,15 @@ class Listener:
         config: ServiceConfig,
         stop: threading.Event,
         response: requests.Response,
+        streaming: threading.Event,
     ) -> None:
-        """While the stream is open: renew the lease and say `live`. On stop, or when the lease
-        was lost, close the stream (which ends a read that is waiting for an event)."""
-        while self.connected.is_set():
+        """While its stream is open: renew the lease and say `live`. On stop, or when the lease
+        was lost, close that stream (which ends a read that is waiting for an event)."""
+        while streaming.is_set():
             if stop.is_set() or not self._renew_lease(config):
                 if not stop.is_set():
                     logger.warning("Lost the event listener's lease; standing by.")
+                streaming.clear()
                 self.connected.clear()
                 response.close()
                 return

@@ -237,3 +237,38 @@ def test_the_admin_shows_the_connection_in_use_and_why(world: Emulator) -> None:
         assert state in page
     for secret in (world.owner_token, owner_account_token(world)):
         assert secret not in page
+
+
+def test_the_event_listener_follows_the_server_to_its_new_connection(
+    world: Emulator, settings: Any
+) -> None:
+    from plex.events import Listener
+    from plex.services import freshness_for
+
+    config, _ = configure(world)
+    settings.PLEX_CACHE_TTL_LIVE = 3600
+    listener, stop = (
+        Listener(sleep=lambda event, seconds: event.wait(min(seconds, 0.2))),
+        (threading.Event()),
+    )
+    thread = threading.Thread(target=listener.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        _eventually(lambda: freshness_for(config).status().state == "live")
+        first = listener.session
+        new = world.move_connection()  # nobody browses: the listener alone notices
+        _eventually(lambda: ServiceConfig.objects.get(pk=config.pk).url == new)
+        # A new stream, at the new address, its heartbeat saying so.
+        _eventually(lambda: listener.session != first and listener.connected.is_set())
+        _eventually(lambda: freshness_for(config).status().state == "live")
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive(), "the listener did not stop"
+
+
+def _eventually(check: Any, within: float = 15.0) -> None:
+    ends = time.monotonic() + within
+    while not check():
+        assert time.monotonic() < ends, "not in time"
+        time.sleep(0.05)
