@@ -191,7 +191,8 @@ def probe_all(
     if not ordered:
         return []
     timeout = min(timeout, PROBE_TIMEOUT_MAX)
-    pool = ThreadPoolExecutor(max_workers=min(len(ordered), 8), thread_name_prefix="plex-probe")
+    # One thread each (at most MAX_CONNECTIONS): every test costs one timeout at most, together.
+    pool = ThreadPoolExecutor(max_workers=len(ordered), thread_name_prefix="plex-probe")
     futures = [
         pool.submit(probe, c, machine_identifier, verify_tls=verify_tls, timeout=timeout)
         for c in ordered

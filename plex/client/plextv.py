@@ -37,6 +37,9 @@ class PlexAccount:
     thumb: str  # avatar URL on plex.tv
 
 
+MAX_CONNECTIONS = 16  # published connections read per server
+
+
 def is_plex_direct(url: str) -> bool:
     """A `*.plex.direct` name: Plex's HTTPS names for a server's addresses, whose certificate
     only checks out under that name."""
@@ -74,8 +77,18 @@ class Connection:
         if not isinstance(data, dict):
             return None
         uri = str(data.get("uri") or "").strip()
-        parts = urlsplit(uri)
+        try:
+            parts = urlsplit(uri)
+            parts.port  # noqa: B018 - raises for a port that is not a number
+        except ValueError:
+            return None
         if parts.scheme not in {"http", "https"} or not parts.hostname:
+            return None
+        # A server's address is scheme, host and port: credentials, a path or a query would
+        # be something else speaking for the server (and would reach logs and the admin).
+        if parts.username or parts.password or parts.path not in ("", "/"):
+            return None
+        if parts.query or parts.fragment or len(uri) > 300:
             return None
         return cls(
             uri=uri.rstrip("/"),
@@ -237,7 +250,8 @@ def _flag(value: Any) -> bool:
 def _connections(data: Any) -> tuple[Connection, ...]:
     if not isinstance(data, list):
         return ()
-    found = (Connection.from_dict(entry) for entry in data[:50])  # a real server lists a few
+    # A real server lists a handful; more would only multiply the tests of each.
+    found = (Connection.from_dict(entry) for entry in data[:MAX_CONNECTIONS])
     return tuple(connection for connection in found if connection is not None)
 
 

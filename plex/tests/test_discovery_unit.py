@@ -58,7 +58,21 @@ def test_the_best_connection_is_local_then_remote_and_the_relay_last(
 
 @pytest.mark.parametrize(
     "uri",
-    ["javascript:alert(1)", "file:///etc/passwd", "ftp://10.0.0.1/", "http://", "", None, 7],
+    [
+        "javascript:alert(1)",
+        "file:///etc/passwd",
+        "ftp://10.0.0.1/",
+        "http://",
+        "",
+        None,
+        7,
+        "http://user:secret@10.0.0.5:32400",
+        "http://10.0.0.5:32400/library/sections",
+        "http://10.0.0.5:32400/?X-Plex-Token=abc",
+        "http://10.0.0.5:notaport",
+        "http://10.0.0.5:32400#x",
+        "http://" + "a" * 400 + ".example:32400",
+    ],
 )
 def test_a_published_connection_that_is_not_an_http_url_is_left_out(uri: object) -> None:
     assert Connection.from_dict({"uri": uri, "local": True}) is None
@@ -76,3 +90,15 @@ def test_a_plex_direct_address_always_has_its_certificate_checked() -> None:
     by_ip = ServiceConfig(url="https://10.0.0.5:32400", verify_tls=False, timeout=3)
     assert direct.address.verify_tls is True
     assert by_ip.address.verify_tls is False
+
+
+def test_a_hostile_list_of_connections_is_read_no_further_than_a_real_server_lists(
+    rsps,
+) -> None:
+    many = [{"uri": f"http://10.0.{n // 250}.{n % 250}:32400", "local": True} for n in range(5000)]
+    rsps.get(
+        "https://plex.tv/api/v2/resources",
+        json=[{"name": "x", "clientIdentifier": "m", "provides": "server", "connections": many}],
+    )
+    (resource,) = PlexTvClient("https://plex.tv", client_identifier="t").resources("token")
+    assert len(resource.connections) == 16
