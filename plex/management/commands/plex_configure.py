@@ -9,7 +9,7 @@ from django.db import transaction
 
 from accounts.models import User
 from plex.client import PlexError
-from plex.discovery import ServerChoice, SetupFailed, adopt, owned_servers
+from plex.discovery import PROBE_TIMEOUT_MAX, ServerChoice, SetupFailed, adopt, owned_servers
 from plex.models import ServiceConfig
 from plex.owner import OwnerTokenRefused, check_owner_token
 from plex.services import check_connection
@@ -113,7 +113,7 @@ class Command(BaseCommand):
         self, token: str, wanted: str | None, verify_tls: bool, timeout: float | None
     ) -> None:
         try:
-            servers = owned_servers(token)
+            servers = owned_servers(token, timeout=timeout or PROBE_TIMEOUT_MAX)
         except SetupFailed as exc:
             raise CommandError(str(exc)) from None
         if not servers:
