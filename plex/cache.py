@@ -21,6 +21,11 @@ cached answers stay fast.
 
 The cache is a help, never a requirement: when it fails (Redis down or hung), every call
 loads from Plex directly and a warning is logged at most once a minute.
+
+A warm answer is still one round trip, but not one decoding: `Recall` keeps this process's
+decoded copy of each answer it read lately beside the bytes Redis gave for it, and hands
+the same copy back while Redis gives the same bytes. What is derived from an answer (its API
+JSON, a page's cards) is kept with that copy (`Cached.memo`), so a hit is not rendered again.
 """
 
 from __future__ import annotations
@@ -30,13 +35,15 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
 import redis
 from django.core.cache import cache as default_cache
+from django_redis.client import DefaultClient
 from django_redis.exceptions import ConnectionInterrupted
 
 from plex.client import (
@@ -51,6 +58,7 @@ from plex.client import (
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+R = TypeVar("R")
 CacheState = Literal["HIT", "MISS", "STALE"]
 
 # Errors after which the last good copy is served: Plex is down or glitching, not saying "no".
@@ -120,24 +128,104 @@ def _envelope(value: Any) -> Envelope | None:
     return value if isinstance(value, tuple) and len(value) == 4 else None
 
 
+Memo = dict[Hashable, Any]
+
+
+class _Recalled(tuple[Any, ...]):
+    """A decoded envelope that `Recall` keeps, with what callers derived from its value."""
+
+    memo: Memo
+
+
+class Recall:
+    """This process's decoded copies of the answers it read last, each kept beside the
+    bytes Redis gave for it: while Redis gives the same bytes for the same key, the same copy
+    is handed back, so a warm page is not unpickled on every request (a page of 50 items took
+    more time to decode than to fetch). Identical bytes are the test, so nothing can be stale:
+    a new answer, generation or expiry is new bytes. Copies are shared by the threads of the
+    process and must be treated as read-only, which the typed results already are by
+    convention. Only answers (envelopes) are kept, not counters or locks; bounded by the
+    bytes they were decoded from, the least recently used going first."""
+
+    # Decoded, an answer takes about 30 times its compressed bytes (and its JSON and cards
+    # about as much again): 512 KiB of them is some 50 pages of 50 items, 30 MB at most.
+    def __init__(self, max_bytes: int = 512 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[str, tuple[bytes, _Recalled]] = OrderedDict()
+        self._size = 0
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._size = 0
+
+    def decode(self, key: str, raw: bytes, decode: Callable[[bytes], Any]) -> Any:
+        """The value stored as `raw` at `key`: this process's copy when it has one of those
+        very bytes, else `decode(raw)` (kept when it is an answer's envelope)."""
+        if len(raw) > self.max_bytes:
+            return decode(raw)
+        with self._lock:
+            kept = self._entries.get(key)
+            if kept is not None and kept[0] == raw:
+                self._entries.move_to_end(key)
+                return kept[1]
+        value = decode(raw)
+        envelope = _envelope(value)
+        if envelope is None:
+            return value
+        recalled = _Recalled(envelope)
+        recalled.memo = {}
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._size -= len(old[0])
+            self._entries[key] = (raw, recalled)
+            self._size += len(raw)
+            while self._size > self.max_bytes:
+                _, (dropped, _) = self._entries.popitem(last=False)
+                self._size -= len(dropped)
+        return recalled
+
+
 @dataclass(frozen=True, slots=True)
 class Cached(Generic[T]):
     """A value and where it came from: HIT (cache), MISS (Plex, just now) or STALE (the last
-    good copy, because Plex is unavailable). `age` is seconds since it was fetched from Plex."""
+    good copy, because Plex is unavailable). `age` is seconds since it was fetched from Plex.
+    `memo`: when the value is a copy this process keeps (`Recall`), a place to keep what is
+    derived from it (its JSON, its cards), keyed by whatever else that depends on."""
 
     value: T
     state: CacheState
     age: int = 0
     error: PlexError | None = None  # for STALE: why Plex was not asked successfully
+    memo: Memo | None = field(default=None, compare=False, repr=False)
 
     @property
     def stale(self) -> bool:
         return self.state == "STALE"
 
+    def remember(self, make: Callable[..., R], *args: Hashable) -> R:
+        """`make(self.value, *args)`, made once while this process keeps the value decoded
+        (`memo`), else made now. `args` must be all the result depends on besides the value
+        (a script prefix in its URLs, a page size)."""
+        if self.memo is None:
+            return make(self.value, *args)
+        key = (make, args)
+        try:
+            made: R = self.memo[key]
+        except KeyError:
+            # Two threads may both make it: the same result, and either is kept.
+            made = self.memo[key] = make(self.value, *args)
+        return made
+
 
 class PlexCache:
     cache = default_cache
     clock: Callable[[], float] = time.time
+    # Shared by every PlexCache of the process, as `cache` is; Connections.reset() empties it.
+    # None: every value decoded anew.
+    recall: Recall | None = Recall()
     POLL_FIRST, POLL_MAX = 0.01, 0.1
 
     def __init__(
@@ -168,7 +256,7 @@ class PlexCache:
         """The answer at `key` (`base@stamp`). `read`: what is kept at `base`, and whether the
         cache answered, when the caller already read it (with the stamp, plex/freshness.py)."""
         base, stamp = _split(key)
-        envelope, cache_ok = read if read is not None else self._safe(lambda: self.cache.get(base))
+        envelope, cache_ok = read if read is not None else self._safe(lambda: self._get(base))
         if self._fresh(envelope, stamp):
             return self._from_envelope(envelope, "HIT")
         if self.bulkhead is None or not cache_ok:
@@ -199,7 +287,7 @@ class PlexCache:
         if not locked:
             return self._wait_for_leader(base, stamp, ttl, loader, lock_key)
         # A leader that finished between our get and our add left its answer: use it.
-        envelope, _ = self._safe(lambda: self.cache.get(base))
+        envelope, _ = self._safe(lambda: self._get(base))
         if self._fresh(envelope, stamp):
             self._release(lock_key, owner)
             return self._from_envelope(envelope, "HIT")
@@ -209,8 +297,35 @@ class PlexCache:
 
     def read(self, keys: list[str]) -> tuple[dict[str, Any], bool]:
         """Several values in one round trip, and whether the cache answered ({} if not)."""
-        found, cache_ok = self._safe(lambda: self.cache.get_many(keys), {})
+        found, cache_ok = self._safe(lambda: self._get_many(keys), {})
         return found, cache_ok
+
+    def _get(self, key: str) -> Any:
+        if self._recalling() is None:
+            return self.cache.get(key)
+        return self._get_many([key]).get(key)
+
+    def _get_many(self, keys: list[str]) -> dict[str, Any]:
+        """`cache.get_many`, through this process's decoded copies when the cache is plain
+        django-redis (its own client reads the bytes; any other cache decodes as it does)."""
+        client = self._recalling()
+        if client is None or self.recall is None:
+            found: dict[str, Any] = self.cache.get_many(keys)
+            return found
+        recall = self.recall
+        names = [str(client.make_key(key)) for key in keys]
+        raws = client.get_client(write=False).mget(names)
+        return {
+            key: recall.decode(name, raw, client.decode)
+            for key, name, raw in zip(keys, names, raws, strict=True)
+            if raw is not None
+        }
+
+    def _recalling(self) -> DefaultClient | None:
+        """django-redis's client, when values are read through `recall`."""
+        client = getattr(self.cache, "client", None)
+        # Exactly the default client: the herd and shard clients store and route differently.
+        return client if self.recall is not None and type(client) is DefaultClient else None
 
     def read_many(self, keys: list[str]) -> dict[str, Any]:
         """Several small values in one round trip ({} while the cache is down)."""
@@ -240,7 +355,7 @@ class PlexCache:
         """No slot to wait on Plex in: the last good copy, or a fast "try again"; or, when the
         cache has just gone down (the slots were held by calls stuck on it, not on Plex),
         Plex itself."""
-        stale, cache_ok = self._safe(lambda: self.cache.get(base))
+        stale, cache_ok = self._safe(lambda: self._get(base))
         if not cache_ok:
             return self._miss(base, stamp, ttl, loader, cache_ok)
         size = self.bulkhead.size if self.bulkhead else 0
@@ -254,7 +369,7 @@ class PlexCache:
 
     def _stale_or_raise(self, base: str, error: PlexError) -> Cached[Any]:
         """The last good copy, whatever its freshness or generation, or the error."""
-        stale, _ = self._safe(lambda: self.cache.get(base))
+        stale, _ = self._safe(lambda: self._get(base))
         if _envelope(stale) is not None:
             return self._from_envelope(stale, "STALE", error)
         raise error
@@ -265,7 +380,8 @@ class PlexCache:
         self, envelope: Envelope, state: CacheState, error: PlexError | None = None
     ) -> Cached[Any]:
         stored_at, _, _, value = envelope
-        return Cached(value, state, max(0, int(self.clock() - stored_at)), error)
+        age = max(0, int(self.clock() - stored_at))
+        return Cached(value, state, age, error, getattr(envelope, "memo", None))
 
     def _load(
         self,

@@ -10,6 +10,7 @@ plex app's config (`current()`), with one `reset()` for tests.
 - The clients themselves, one per server and token, dropped once idle (a TTL cache).
 - The bulkhead: how many of this process's threads may wait on Plex at once.
 - The guard of the cache's Redis, shared by everything that uses it.
+- (Emptied here, kept on `PlexCache`:) the decoded copies of the answers read lately.
 - The pool to plex.tv, shared by the sign-ins.
 
 Everything is made on first use from the settings of that moment, so a test that changes a
@@ -29,7 +30,7 @@ from cachetools import TTLCache
 from django.conf import settings
 from django.utils.crypto import salted_hmac
 
-from plex.cache import CACHE_ERRORS, Bulkhead
+from plex.cache import CACHE_ERRORS, Bulkhead, PlexCache
 from plex.client import (
     FleetLimiter,
     Guard,
@@ -97,7 +98,13 @@ class Connections:
             self.config_memo: Any = None
             # plex.discovery's "once per interval" claims when the cache is down: key -> until.
             self.heal_memo: dict[str, float] = {}
+            # API tokens' users, for accounts.authentication (a few seconds each).
+            self.token_memo: Any = None
             self.guard.reset()
+            # The decoded answers every PlexCache of the process shares (and what was derived
+            # from them): kept on the class, as the cache itself is, and emptied with the rest.
+            if PlexCache.recall is not None:
+                PlexCache.recall.clear()
         redaction.forget_secrets()
 
     # -- what the rest of the app asks for ----------------------------------------------------

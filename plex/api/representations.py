@@ -199,6 +199,10 @@ def library_json(library: Library) -> dict[str, Any]:
     return _render(LIBRARY_FIELDS, library)
 
 
+def libraries_json(libraries: Iterable[Library]) -> list[dict[str, Any]]:
+    return [library_json(library) for library in libraries]
+
+
 def server_json(info: ServerInfo) -> dict[str, Any]:
     return _render(SERVER_FIELDS, info)
 

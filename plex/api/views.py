@@ -8,7 +8,8 @@ Plex errors become DRF errors in plex/api/exceptions.py.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -21,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from plex.api import params
+from plex.api.renderers import remember
 from plex.api.representations import (
     ErrorSchema,
     FiltersSchema,
@@ -31,13 +33,15 @@ from plex.api.representations import (
     filters_json,
     item_json,
     items_json,
-    library_json,
+    libraries_json,
     page_json,
     server_json,
 )
 from plex.cache import Cached
 from plex.client import CHOICE_FIELDS
 from plex.services import PlexService
+
+T = TypeVar("T")
 
 ERRORS = {
     400: OpenApiResponse(ErrorSchema, description="A parameter is invalid; `detail` names it."),
@@ -65,8 +69,10 @@ CACHE_HEADERS = [
 ]
 
 
-def _answer(result: Cached[Any], data: Any) -> Response:
-    response = Response(data)
+def _answer(result: Cached[T], make: Callable[..., Any], *args: Any) -> Response:
+    """`make(result.value, *args)` as the answer; made (and rendered) once per cached answer
+    while it stays the same (plex/api/renderers.py), so `args` must be all it depends on."""
+    response = Response(remember(result, make, *args))
     _mark(response, result)
     return response
 
@@ -112,7 +118,7 @@ def api_root(request: Request) -> Response:
 def server(request: Request) -> Response:
     """The Plex server: name, version, machine identifier."""
     result = _service(request).server_info()
-    return _answer(result, server_json(result.value))
+    return _answer(result, server_json)
 
 
 @_schema(LibrarySchema(many=True))
@@ -120,7 +126,7 @@ def server(request: Request) -> Response:
 def libraries(request: Request) -> Response:
     """The libraries this user can see."""
     result = _service(request).libraries()
-    return _answer(result, [library_json(library) for library in result.value])
+    return _answer(result, libraries_json)
 
 
 @_schema(PageSchema, params.ItemsParams)
@@ -139,7 +145,7 @@ def library_items(request: Request, key: str) -> Response:
         query["includeCollections"],
         filters,
     )
-    return _answer(result, page_json(result.value, query["limit"], _server_id(service)))
+    return _answer(result, page_json, query["limit"], _server_id(service))
 
 
 def _check_filter_values(service: PlexService, key: str, filters: dict[str, str]) -> None:
@@ -163,7 +169,7 @@ def library_filters(request: Request, key: str) -> Response:
     """What a library's items can be filtered by, with how many items each choice shows
     (null where a field has too many values to count) and how many are unwatched."""
     result = _service(request).filters(key)
-    return _answer(result, filters_json(result.value))
+    return _answer(result, filters_json)
 
 
 @_schema(MediaItemSchema(many=True), params.ContinueParams)
@@ -174,7 +180,7 @@ def continue_watching(request: Request) -> Response:
     query = params.validated(params.ContinueParams, request)
     service = _service(request)
     result = service.continue_watching(query["limit"])
-    return _answer(result, items_json(result.value, _server_id(service)))
+    return _answer(result, items_json, _server_id(service))
 
 
 @extend_schema(
@@ -191,7 +197,7 @@ def item_watched(request: Request, rating_key: str) -> Response:
     answer is the item as Plex now has it."""
     service = _service(request)
     result = service.mark_watched(rating_key, watched=request.method == "POST")
-    return _answer(result, item_json(result.value, _server_id(service)))
+    return _answer(result, item_json, _server_id(service))
 
 
 def _server_id(service: PlexService) -> str:
@@ -204,7 +210,7 @@ def library_collections(request: Request, key: str) -> Response:
     """The collections of a library."""
     service = _service(request)
     result = service.collections(key)
-    return _answer(result, items_json(result.value, _server_id(service)))
+    return _answer(result, items_json, _server_id(service))
 
 
 @_schema(PageSchema, params.PageParams)
@@ -214,7 +220,7 @@ def collection_items(request: Request, rating_key: str) -> Response:
     query = params.validated(params.PageParams, request)
     service = _service(request)
     result = service.collection_items(rating_key, query["offset"], query["limit"])
-    return _answer(result, page_json(result.value, query["limit"], _server_id(service)))
+    return _answer(result, page_json, query["limit"], _server_id(service))
 
 
 @_schema(MediaItemSchema)
@@ -223,7 +229,7 @@ def item(request: Request, rating_key: str) -> Response:
     """One item with its details (genres, directors, cast...)."""
     service = _service(request)
     result = service.metadata(rating_key)
-    return _answer(result, item_json(result.value, _server_id(service)))
+    return _answer(result, item_json, _server_id(service))
 
 
 @_schema(MediaItemSchema(many=True))
@@ -232,7 +238,7 @@ def item_children(request: Request, rating_key: str) -> Response:
     """A show's seasons, a season's episodes, an artist's albums, an album's tracks."""
     service = _service(request)
     result = service.children(rating_key)
-    return _answer(result, items_json(result.value, _server_id(service)))
+    return _answer(result, items_json, _server_id(service))
 
 
 @_schema(MediaItemSchema(many=True), params.SearchParams)
@@ -242,7 +248,7 @@ def search(request: Request) -> Response:
     query = params.validated(params.SearchParams, request)
     service = _service(request)
     result = service.search(query["q"], query.get("type"), query["limit"])
-    return _answer(result, items_json(result.value, _server_id(service)))
+    return _answer(result, items_json, _server_id(service))
 
 
 @_schema(MediaItemSchema(many=True), params.RecentParams)
@@ -252,7 +258,7 @@ def recently_added(request: Request) -> Response:
     query = params.validated(params.RecentParams, request)
     service = _service(request)
     result = service.recently_added(query.get("type"), query["limit"])
-    return _answer(result, items_json(result.value, _server_id(service)))
+    return _answer(result, items_json, _server_id(service))
 
 
 def _etag_matches(etag: str, if_none_match: str) -> bool:

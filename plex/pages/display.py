@@ -1,5 +1,6 @@
 """What the page views hand their templates besides Plex's own values: pagination, counts in
-words, the stale-data notice and search results by type (query strings: forms.py).
+words, the stale-data notice, search results by type and the cards of a grid (query strings:
+forms.py).
 
 Plain functions over typed values, so the views stay a few lines each and this is testable
 without a request.
@@ -9,11 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 from urllib.parse import urlencode
 
+from django.template import engines
+from django.urls import get_script_prefix
+from django.utils.safestring import SafeString, mark_safe
+
 from plex.cache import Cached
-from plex.client import FilterChoice, MediaItem, PlexBadResponse
+from plex.client import FilterChoice, MediaItem, Page, PlexBadResponse
 from plex.pages.forms import FILTER_LABELS
 from plex.vocabulary import SEARCH_TYPES
 
@@ -106,12 +112,14 @@ def plural_noun(library_type: str) -> str:
 @dataclass(frozen=True, slots=True)
 class FilterField:
     """One select of the library's filter form: Plex's name for it, its label, the values
-    the library lists (value, title) and the one chosen ("" for any)."""
+    the library lists (value, title), the one chosen ("" for any) and the select's options
+    as markup."""
 
     name: str
     label: str
     options: list[tuple[str, str]]
     selected: str
+    options_html: SafeString = mark_safe("")  # noqa: RUF009 (an immutable str)
 
     @property
     def any_label(self) -> str:
@@ -119,20 +127,41 @@ class FilterField:
 
 
 def filter_fields(
-    choices: dict[str, list[FilterChoice]], wanted: dict[str, str]
+    choices: Cached[dict[str, list[FilterChoice]]], wanted: dict[str, str]
 ) -> list[FilterField]:
     """The selects the filter form shows, in FILTER_LABELS' order; a field the library has
-    no values for (a music library's years) is left out."""
+    no values for (a music library's years) is left out. The options' markup is made once per
+    field and choice while the choices stay cached: a library's years alone are a hundred
+    options, most of a warm library page's template time."""
     return [
-        FilterField(
-            name,
-            label,
-            [(choice.value, choice.title) for choice in choices[name]],
-            wanted.get(name, ""),
-        )
+        choices.remember(_filter_field, name, label, wanted.get(name, ""))
         for name, label in FILTER_LABELS.items()
-        if choices.get(name)
+        if choices.value.get(name)
     ]
+
+
+def _filter_field(
+    choices: dict[str, list[FilterChoice]], name: str, label: str, selected: str
+) -> FilterField:
+    field = FilterField(
+        name, label, [(choice.value, choice.title) for choice in choices[name]], selected
+    )
+    options = mark_safe(_options_template().render({"field": field}))  # noqa: S308 (escaped)
+    return FilterField(field.name, field.label, field.options, field.selected, options)
+
+
+@cache
+def _options_template() -> Any:
+    # library.html's options loop, byte for byte.
+    template: Any = engines["django"].from_string(
+        '<option value=""{% if not field.selected %} selected{% endif %}>'
+        "{{ field.any_label }}</option>\n"
+        "      {% for value, title in field.options %}\n"
+        '      <option value="{{ value }}"{% if value == field.selected %} selected{% endif %}>'
+        "{{ title }}</option>\n"
+        "      {% endfor %}"
+    )
+    return template
 
 
 def stale_notice(results: Iterable[Cached[Any]]) -> str | None:
@@ -153,6 +182,31 @@ def stale_notice(results: Iterable[Cached[Any]]) -> str | None:
     unreadable = any(isinstance(result.error, PlexBadResponse) for result in stale)
     why = "Plex sent answers MediaNest could not read" if unreadable else "Plex is not answering"
     return f"{why}; showing what MediaNest saw {when}."
+
+
+# -- cards ------------------------------------------------------------------------------------
+
+
+def cards(result: Cached[Page] | Cached[list[MediaItem]]) -> SafeString:
+    """The cards (pages/_poster.html) of a page's or a list's items, as the template's loop
+    would render them. Made once per cached answer while this process keeps it decoded
+    (plex/cache.py): 48 cards through the template engine were most of a warm library page's
+    time. A card is the item's data alone, and URLs under the script prefix."""
+    return result.remember(_cards, get_script_prefix())
+
+
+def _cards(value: Page | list[MediaItem], script_prefix: str) -> SafeString:
+    items = value.items if isinstance(value, Page) else value
+    return mark_safe(_cards_template().render({"items": items}))  # noqa: S308 (escaped by it)
+
+
+@cache
+def _cards_template() -> Any:
+    # The loop the templates had, byte for byte, so the markup is theirs.
+    template: Any = engines["django"].from_string(
+        '{% for item in items %}{% include "pages/_poster.html" %}{% endfor %}'
+    )
+    return template
 
 
 # -- search ------------------------------------------------------------------------------------

@@ -63,7 +63,9 @@ def home(request: HttpRequest) -> HttpResponse:
         [libraries, watching, recent],
         libraries=libraries.value,
         continue_watching=watching.value,
+        continue_watching_cards=display.cards(watching),
         recent=recent.value,
+        recent_cards=display.cards(recent),
     )
 
 
@@ -112,12 +114,13 @@ def library(request: HttpRequest, key: str) -> HttpResponse:
         [libraries, choices, items],
         library=section,
         items=page.items,
+        cards=display.cards(items),
         count=display.count_label(page.total_size, section.type),
         noun=display.plural_noun(section.type),
         sort=sort,
         sort_param=sort_param,
         sorts=SORTS,
-        filter_fields=display.filter_fields(choices.value, filters),
+        filter_fields=display.filter_fields(choices, filters),
         filters=filters,
         unwatched=filters.get("unwatched") == "1",
         watchable=section.type in WATCHABLE,
@@ -138,6 +141,7 @@ def collections(request: HttpRequest, key: str) -> HttpResponse:
         [libraries, found],
         library=section,
         collections=found.value,
+        cards=display.cards(found),
     )
 
 
@@ -160,6 +164,7 @@ def collection(request: HttpRequest, rating_key: str) -> HttpResponse:
         collection=found.value,
         library=_library_or_none(libraries.value, found.value.library_section_id),
         items=page.items,
+        cards=display.cards(items),
         count=f"{page.total_size:,} item{'s' if page.total_size != 1 else ''}",
         pagination=display.paginate(number, page.total_size, request.path, {}),
     )
@@ -167,6 +172,8 @@ def collection(request: HttpRequest, rating_key: str) -> HttpResponse:
 
 # Kinds whose children the item page lists: a show's seasons, a season's episodes...
 CHILDREN_OF = {"show": "Seasons", "season": "Episodes", "artist": "Albums", "album": "Tracks"}
+# ...and whose children it lists as rows (item.html), not as cards.
+LISTED_AS_ROWS = frozenset({"season", "album"})
 
 
 @page_view
@@ -177,11 +184,13 @@ def item(request: HttpRequest, rating_key: str) -> HttpResponse:
     if media.type == "collection":
         return redirect("pages:collection", rating_key=rating_key)
     results: list[Cached[Any]] = [found]
-    children = None
+    children = children_cards = None
     if media.type in CHILDREN_OF:
         listed = service.children(rating_key)
         results.append(listed)
         children = listed.value
+        if media.type not in LISTED_AS_ROWS:
+            children_cards = display.cards(listed)
     libraries = service.libraries()
     results.append(libraries)
     return _render(
@@ -191,6 +200,7 @@ def item(request: HttpRequest, rating_key: str) -> HttpResponse:
         item=media,
         library=_library_or_none(libraries.value, media.library_section_id),
         children=children,
+        children_cards=children_cards,
         children_label=CHILDREN_OF.get(media.type, ""),
         play_url=play_url(service.config.machine_identifier, media.rating_key),
     )
