@@ -1,7 +1,8 @@
 """Load the JSON API served by gunicorn and print throughput, latency and upstream figures.
 
 Everything runs in its own process: the Plex emulator (--movies 2000), gunicorn (2 sync
-workers, DEBUG off, a database and a Redis database of their own) and this load generator
+workers, or gthread ones with --threads N; gunicorn.conf.py otherwise; DEBUG off, a database and
+a Redis database of their own) and this load generator
 (threads, one requests.Session each). The database is PostgreSQL when --postgres-url's server
 answers (a database of the bench's own, dropped after), else SQLite; --database sqlite|postgres
 chooses.
@@ -193,6 +194,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--movies", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads per worker: 1 (default) runs sync workers, more the gthread worker",
+    )
+    parser.add_argument(
         "--redis-url",
         default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
         help="a Redis database the benchmark may empty",
@@ -275,6 +282,11 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"PostgreSQL at {args.postgres_url} does not answer")
     pg = PostgresDatabase(args.postgres_url) if use_pg else None
     args.db_label = f"PostgreSQL (database {pg.name})" if pg else "SQLite"
+    args.workers_label = (
+        f"{args.workers} gthread workers x {args.threads} threads"
+        if args.threads > 1
+        else f"{args.workers} sync workers"
+    )
 
     processes: list[subprocess.Popen] = []
     with tempfile.TemporaryDirectory(prefix="medianest-bench-") as tmp_name:
@@ -307,7 +319,9 @@ def main(argv: list[str] | None = None) -> int:
             api_token = prepare_site(
                 env, emulator_url=plex_url, username="bench", plex_token=OWNER_TOKEN
             )
-            app, base = start_gunicorn(env, workers=args.workers, log=tmp / "gunicorn.log")
+            app, base = start_gunicorn(
+                env, workers=args.workers, threads=args.threads, log=tmp / "gunicorn.log"
+            )
             processes.append(app)
             headers = {"Authorization": f"Token {api_token}", "Accept": "application/json"}
             setup = time.perf_counter() - setup_started
@@ -316,8 +330,8 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 part = "mixed browse" if args.only_mixed else "floor"
                 print(
-                    f"MediaNest API load, {part} only: gunicorn {args.workers} sync "
-                    f"workers, DEBUG=0, {args.db_label}, Redis {args.redis_url}; emulator "
+                    f"MediaNest API load, {part} only: gunicorn {args.workers_label}, "
+                    f"DEBUG=0, {args.db_label}, Redis {args.redis_url}; emulator "
                     f"{args.movies} movies; {os.cpu_count()} CPUs (shared by all processes); "
                     f"setup {setup:.1f} s"
                 )
@@ -369,7 +383,7 @@ def report(
 ) -> None:
     conc = args.concurrency
     print(
-        f"MediaNest API load: gunicorn {args.workers} sync workers, DEBUG=0, {args.db_label}, "
+        f"MediaNest API load: gunicorn {args.workers_label}, DEBUG=0, {args.db_label}, "
         f"Redis {args.redis_url}; emulator {args.movies} movies; {conc} client threads; "
         f"{os.cpu_count()} CPUs (shared by all processes); setup {setup:.1f} s"
     )

@@ -10,7 +10,8 @@ carry the API token and no session cookie, the HTML ones the session cookie alon
 Both gunicorns are this run's own, with the cache times of items, libraries and search raised to
 an hour: without the event listener items live 60 s, less than this run, and it measures hits.
 
-Timing, on a gunicorn like the bench's (--workers sync workers, the counters below off): one run
+Timing, on a gunicorn like the bench's (--workers sync workers, or gthread ones with --threads;
+gunicorn.conf.py otherwise, the counters below off): one run
 per concurrency (1 and 16 by default, --floor-concurrency; --floor-requests per endpoint, at most
 --floor-duration seconds), requests interleaved (request n asks for endpoint n % 7), so every
 endpoint sees the same machine at the same moments. Per endpoint: p50, p99 (nearest rank,
@@ -313,7 +314,9 @@ def floor(
         "PLEX_CACHE_TTL_LIBRARIES": "3600",
         "PLEX_CACHE_TTL_SEARCH": "3600",
     }
-    timed_app, base = start_gunicorn(env, workers=args.workers, log=tmp / "gunicorn-floor.log")
+    timed_app, base = start_gunicorn(
+        env, workers=args.workers, threads=args.threads, log=tmp / "gunicorn-floor.log"
+    )
     processes.append(timed_app)
     api = {"Authorization": f"Token {api_token}", "Accept": "application/json"}
     listed = requests.get(f"{base}/api/v1/plex/libraries/1/items?limit=50", headers=api, timeout=60)
@@ -371,7 +374,7 @@ def floor(
 
     print(
         f"Floor: warm endpoints against GET {FLOOR}, interleaved (request n asks for endpoint "
-        f"n % {ways}); gunicorn {args.workers} sync workers, {args.db_label}"
+        f"n % {ways}); gunicorn {args.workers_label}, {args.db_label}"
     )
     print(
         f"  movie {key} ({movie.get('title', '?')}); aims: API page p50 <= 3x, HTML library <= 5x"

@@ -14,15 +14,7 @@ if [ "${MIGRATE:-1}" != "0" ]; then
     python manage.py migrate --noinput
 fi
 
-# Threads per worker: requests mostly wait on Plex or Redis. MediaNest lets at most half of
-# them wait on Plex at once (PLEX_CONCURRENCY), so the others always serve cached pages.
-export WEB_THREADS="${WEB_THREADS:-8}"
-
-# exec: gunicorn becomes PID 1 and receives docker stop's SIGTERM (graceful shutdown).
-exec gunicorn medianest.wsgi:application \
-    --bind 0.0.0.0:8000 \
-    --workers "${WEB_CONCURRENCY:-2}" \
-    --worker-class gthread \
-    --threads "$WEB_THREADS" \
-    --worker-tmp-dir /dev/shm \
-    --access-logfile -
+# exec: gunicorn becomes PID 1 and receives docker stop's SIGTERM (graceful shutdown). Workers,
+# threads, timeouts and preloading: gunicorn.conf.py (WEB_CONCURRENCY, WEB_THREADS and the rest
+# from the environment), each value with the reason for it.
+exec gunicorn --config gunicorn.conf.py medianest.wsgi:application

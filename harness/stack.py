@@ -126,12 +126,13 @@ def start_gunicorn(
     threads: int = 1,
 ) -> tuple[subprocess.Popen[bytes], str]:
     """gunicorn serving MediaNest on `port` (default: a free one), once /healthz answers;
-    process and URL. With `threads` > 1, the gthread worker (as docker/entrypoint.sh runs it),
-    and WEB_THREADS tells the app how many threads it has."""
+    process and URL. Production's gunicorn.conf.py (timeouts, preloading), with the workers
+    asked for: with `threads` > 1 the gthread worker (as production runs it), else sync; and
+    WEB_THREADS tells the app how many threads it has."""
     port = port or free_port()
-    if threads > 1:
-        env = {**env, "WEB_THREADS": str(threads)}
-    worker = ["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else []
+    # No access log: the log is the app's own, as the tests read it.
+    env = {**env, "WEB_THREADS": str(threads), "GUNICORN_ACCESS_LOG": ""}
+    worker = ["--worker-class", "gthread" if threads > 1 else "sync", "--threads", str(threads)]
     url = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
         [
@@ -139,6 +140,8 @@ def start_gunicorn(
             "-m",
             "gunicorn",
             "medianest.wsgi:application",
+            "--config",
+            str(ROOT / "gunicorn.conf.py"),
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",

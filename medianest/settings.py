@@ -132,6 +132,29 @@ _DATABASE_URL = (
 DATABASES = {
     "default": dj_database_url.parse(_DATABASE_URL, conn_max_age=60, conn_health_checks=True)
 }
+# PostgreSQL: each process borrows connections from psycopg's pool for a request and gives
+# them back after it, so a process never holds more than DB_POOL_MAX_SIZE connections (by
+# default one per gunicorn thread: a thread never waits for one). A pooled connection is taken
+# as it is, without the health check's SELECT 1 that persistent connections cost every request;
+# after a PostgreSQL restart a broken one fails its request once and is dropped (DB_POOL_CHECK=1
+# tests each one when taken, for that round trip). DB_POOL_MAX_SIZE=0: no pool, persistent
+# connections checked each request. SQLite: as it was (a file needs no pool).
+# gunicorn's threads per process (WEB_THREADS, below); 10 where unknown (runserver, tests).
+DB_POOL_MAX_SIZE = envint("DB_POOL_MAX_SIZE", envint("WEB_THREADS", 0, minimum=0) or 10, minimum=0)
+_POSTGRES = DATABASES["default"]["ENGINE"].endswith((".postgresql", ".postgis"))
+if _POSTGRES and DB_POOL_MAX_SIZE:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django's rule with a pool: back to it each time
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,  # opened at first use; more as threads ask, closed again when idle
+        "max_size": DB_POOL_MAX_SIZE,
+        # A thread waits this long for a connection when every one is out, then fails.
+        "timeout": 10,
+    }
+    if envbool("DB_POOL_CHECK", False):
+        from psycopg_pool import ConnectionPool
+
+        DATABASES["default"]["OPTIONS"]["pool"]["check"] = ConnectionPool.check_connection
 
 REDIS_URL = envurl("REDIS_URL", {"redis", "rediss", "unix"})
 if REDIS_URL:
@@ -254,16 +277,21 @@ for _name, _rate in (("API_THROTTLE_RATE", API_THROTTLE_RATE), ("SIGNIN_RATE", S
         raise ImproperlyConfigured(
             f"{_name} must look like 30/hour (per s, min, hour or day); got {_rate!r}"
         )
+# How long a process trusts what it read for an API token (its user, whether active): a
+# revoked token or a deactivated user stops working within this many seconds everywhere (at
+# once in the process that made the change). 0: read on every request.
+API_TOKEN_CACHE_SECONDS = envint("API_TOKEN_CACHE_SECONDS", 5, minimum=0)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        # DRF's TokenAuthentication, its user kept for API_TOKEN_CACHE_SECONDS.
+        "accounts.authentication.CachedTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_THROTTLE_CLASSES": ["plex.api.throttling.PerUserThrottle"],
     "DEFAULT_THROTTLE_RATES": {"user": API_THROTTLE_RATE},
     "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
+        "plex.api.renderers.JSONRenderer",  # DRF's, rendered once per cached answer
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "EXCEPTION_HANDLER": "plex.api.exceptions.exception_handler",
