@@ -22,3 +22,22 @@ def check_static_files() -> None:
             "with DEBUG off. Run `python manage.py collectstatic --noinput` first (the Docker "
             "image does it when it is built)."
         )
+
+
+def warm_up() -> None:
+    """What every process would otherwise do on its first requests, done once at import: the
+    URLconf (which imports every view, DRF and the API schema's modules) and the pages'
+    templates, compiled into the cached loader. Under gunicorn's preload_app this runs in the
+    master, so each worker forked from it, and each one that replaces a dead or recycled
+    worker, answers at once (bench/cold_start.py, "worker replaced"). Opens no connection."""
+    from django.template import TemplateDoesNotExist
+    from django.template.loader import get_template
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 - imports the URLconf and every view
+    templates = Path(settings.BASE_DIR) / "templates"
+    for path in sorted(templates.glob("**/*.html")):
+        try:
+            get_template(str(path.relative_to(templates)))
+        except TemplateDoesNotExist:  # an app's template of the same name wins elsewhere
+            continue

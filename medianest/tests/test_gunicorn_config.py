@@ -91,3 +91,47 @@ print("clean")
 
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "clean"
+
+
+def test_the_master_imports_the_views_and_compiles_the_pages_before_forking(
+    tmp_path: Path,
+) -> None:
+    """A worker forked from the preloaded master (at start, or replacing one that died) finds
+    the URLconf's views imported and the pages' templates compiled: it answers in about the
+    time a hello-world worker does (bench/cold_start.py), not after a quarter second of
+    imports on its first request."""
+    probe = """
+import sys
+import medianest.wsgi
+from django.template import engines
+loader = engines["django"].engine.template_loaders[0]
+assert "plex.pages.views" in sys.modules and "plex.api.views" in sys.modules
+assert any(name.startswith("pages/library.html") for name in loader.get_template_cache), list(
+    loader.get_template_cache
+)
+print("warm")
+"""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "medianest.settings",
+        "DEBUG": "0",
+        "SECRET_KEY": "warm-up-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "STATIC_ROOT": str(tmp_path / "static"),
+    }
+    env.pop("REDIS_URL", None)
+    static = tmp_path / "static"
+    static.mkdir()
+    (static / "staticfiles.json").write_text('{"paths": {}, "version": "1.1", "hash": ""}')
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "warm"
