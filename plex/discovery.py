@@ -261,9 +261,11 @@ def adopt(
     )
     if resource is None:
         raise SetupFailed("This Plex account does not own that server (any more).")
-    timeout = timeout or ServiceConfig._meta.get_field("timeout").get_default()
     checks = probe_all(
-        resource.connections, machine_identifier, verify_tls=verify_tls, timeout=timeout
+        resource.connections,
+        machine_identifier,
+        verify_tls=verify_tls,
+        timeout=timeout or PROBE_TIMEOUT_MAX,
     )
     best = next((check for check in checks if check.ok), None)
     if best is None:

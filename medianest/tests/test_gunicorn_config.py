@@ -16,6 +16,19 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 CONFIG = ROOT / "gunicorn.conf.py"
 
 
+def run_probe(probe: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`probe` run by a fresh Python in the repository, as gunicorn's master would import."""
+    return subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def config(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, Any]:
     for name in ("WEB_CONCURRENCY", "WEB_THREADS", "GUNICORN_TIMEOUT", "GUNICORN_BIND"):
         # Set, then removed: monkeypatch then puts back what was there before, and removes
@@ -79,15 +92,7 @@ print("clean")
         "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{tmp_path / 'db.sqlite3'}"),
         "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"),
     }
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_probe(probe, env)
 
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "clean"
@@ -123,15 +128,7 @@ print("warm")
     static = tmp_path / "static"
     static.mkdir()
     (static / "staticfiles.json").write_text('{"paths": {}, "version": "1.1", "hash": ""}')
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_probe(probe, env)
 
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "warm"
