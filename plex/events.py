@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 
 import requests
+from django import db
 from django.core.cache import cache
 
 from plex.client import (
@@ -76,10 +77,20 @@ class Listener:
     # -- the loop -----------------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
+        try:
+            self._run(stop)
+        finally:
+            db.connection.close()  # this thread's: back to the pool, or closed
+
+    def _run(self, stop: threading.Event) -> None:
         backoff = BACKOFF_FIRST
         while not stop.is_set():
             config = ServiceConfig.objects.active()
             token = config.owner_token if config is not None else None
+            # Outside a request nothing gives the database connection back: a stream open for
+            # hours must not hold one from the pool, and one broken by a PostgreSQL restart
+            # must not fail every later turn of this loop.
+            db.close_old_connections()
             if config is None or not token:
                 logger.info("No Plex server with an owner token yet; live updates are off.")
                 self._wait(stop, NO_OWNER_POLL)
