@@ -35,7 +35,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness.stack import free_port, manage  # noqa: E402
+from harness.stack import free_port, manage, stop  # noqa: E402
 
 HELLO = """\
 def application(environ, start_response):
@@ -75,12 +75,7 @@ def first_answer(
                 time.sleep(POLL)
         raise SystemExit(f"{command[3]} did not answer within 60 s")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop([proc])
 
 
 def workers_of(master: int) -> list[int]:

@@ -100,6 +100,7 @@ class ServerChoice:
     machine_identifier: str
     version: str
     checks: list[ConnectionCheck] = field(default_factory=list)
+    online: bool = True  # plex.tv heard from it lately (`presence`)
 
     @property
     def best(self) -> ConnectionCheck | None:
@@ -198,16 +199,10 @@ def probe_all(
         for c in ordered
     ]
     try:
-        if settle is not None:
-            deadline = None
-            for done in as_completed(futures):
-                if deadline is None and done.result().ok:
-                    deadline = time.monotonic() + settle
-                    break
-            if deadline is not None:
-                wait(futures, timeout=max(0.0, deadline - time.monotonic()))
-        else:
+        if settle is None:
             wait(futures)
+        elif any(done.result().ok for done in as_completed(futures)):  # stops at the first
+            wait(futures, timeout=settle)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)  # a silent one ends at its own timeout
     return [
@@ -236,6 +231,7 @@ def owned_servers(account_token: str, *, timeout: float = PROBE_TIMEOUT_MAX) -> 
             machine_identifier=resource.client_identifier,
             version=resource.product_version,
             checks=found,
+            online=resource.presence,
         )
         for resource, found in zip(servers, checks, strict=True)
     ]

@@ -102,3 +102,19 @@ def test_a_hostile_list_of_connections_is_read_no_further_than_a_real_server_lis
     )
     (resource,) = PlexTvClient("https://plex.tv", client_identifier="t").resources("token")
     assert len(resource.connections) == 16
+
+
+@pytest.mark.django_db
+def test_a_server_plex_tv_has_not_heard_from_is_listed_as_maybe_off(rsps, settings) -> None:
+    from plex.discovery import owned_servers
+
+    settings.PLEX_TV_URL = "https://plex.tv"
+    server = {"name": "Attic", "clientIdentifier": "m1", "provides": "server", "owned": True}
+    rsps.get(
+        "https://plex.tv/api/v2/resources",
+        json=[{**server, "presence": False}, {**server, "clientIdentifier": "m2", "presence": 1}],
+    )
+    attic, other = owned_servers("account-token")
+    assert (attic.online, other.online) == (False, True)
+    assert attic.checks == []
+    assert attic.best is None
